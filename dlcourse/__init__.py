@@ -1,0 +1,14 @@
+"""dlcourse: the companion package of the dlcourse book.
+
+Organised by concept, one concern per module:
+
+- :mod:`dlcourse.data`        offline datasets: the bundled MNIST digits and small generated sets
+- :mod:`dlcourse.scratch`     NumPy-only deep learning (layers, losses, optimizers, ``Sequential``)
+- :mod:`dlcourse.gradcheck`   centred finite differences and relative errors
+- :mod:`dlcourse.check`       self-checks for a learner's own implementations
+- :mod:`dlcourse.keras_ref`   the Keras twins (the only module that imports TensorFlow)
+
+Importing ``dlcourse`` imports none of these, so ``import dlcourse.scratch`` stays instant.
+"""
+
+__version__ = "0.1.0"
