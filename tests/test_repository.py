@@ -81,7 +81,8 @@ def test_readme_names_the_test_command_that_ci_runs():
 
 
 def test_import_dlcourse_is_light():
-    code = ("import sys, dlcourse; heavy = {'tensorflow', 'matplotlib', 'keras'} & set(sys.modules);"
+    code = ("import sys, dlcourse; heavy = {'tensorflow', 'matplotlib', 'keras'}"
+            " & set(sys.modules);"
             "assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -1,0 +1,131 @@
+"""Activation functions, each beside its derivative.
+
+For an activation ``a = f(z)`` applied elementwise, backpropagation needs
+``dJ/dz = dJ/da * f'(z)``. Softmax is not elementwise (every output depends on every input of its
+row), so its backward rule multiplies by the Jacobian instead:
+``dJ/dz = a * (dJ/da - sum(dJ/da * a))``, the sum over the last axis.
+
+Every activation is available by its Keras name through :func:`get`, which returns an
+:class:`ActivationFunction` with ``forward(z)`` and ``backward(z, a, grad_a)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "ActivationFunction", "get", "linear", "linear_derivative", "names", "relu",
+    "relu_derivative", "sigmoid", "sigmoid_derivative", "softmax", "softmax_backward",
+    "tanh", "tanh_derivative",
+]
+
+
+def sigmoid(z):
+    """``σ(z) = 1 / (1 + e^{-z})``, computed without overflow for large ``|z|``."""
+    z = np.asarray(z)
+    out = np.empty_like(z, dtype=np.result_type(z, np.float32))
+    pos = z >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
+    ez = np.exp(z[~pos])
+    out[~pos] = ez / (1.0 + ez)
+    return out
+
+
+def sigmoid_derivative(z):
+    """``σ'(z) = σ(z) (1 − σ(z))``: at most 1/4, at ``z = 0``, and close to 0 for large ``|z|``."""
+    s = sigmoid(z)
+    return s * (1.0 - s)
+
+
+def tanh(z):
+    """``tanh(z) = (e^z − e^{-z}) / (e^z + e^{-z})``, in (−1, 1) and centred on 0."""
+    return np.tanh(z)
+
+
+def tanh_derivative(z):
+    """``tanh'(z) = 1 − tanh(z)²``: at most 1, at ``z = 0``."""
+    return 1.0 - np.tanh(z) ** 2
+
+
+def relu(z):
+    """``relu(z) = max(0, z)``."""
+    return np.maximum(z, 0)
+
+
+def relu_derivative(z):
+    """``relu'(z) = 1`` for ``z > 0`` and 0 otherwise (0 at ``z = 0``, as TensorFlow)."""
+    z = np.asarray(z)
+    return (z > 0).astype(np.result_type(z, np.float32))
+
+
+def linear(z):
+    """The identity ``f(z) = z`` (Keras's ``activation=None``)."""
+    return np.asarray(z)
+
+
+def linear_derivative(z):
+    """``f'(z) = 1``."""
+    z = np.asarray(z)
+    return np.ones_like(z, dtype=np.result_type(z, np.float32))
+
+
+def softmax(z, axis: int = -1):
+    """``softmax(z)_k = e^{z_k} / Σ_j e^{z_j}`` over ``axis``; shifted by the max for stability."""
+    z = np.asarray(z)
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def softmax_backward(a, grad_a, axis: int = -1):
+    """``dJ/dz = a ⊙ (dJ/da − Σ_k (dJ/da)_k a_k)`` for ``a = softmax(z)``."""
+    return a * (grad_a - np.sum(grad_a * a, axis=axis, keepdims=True))
+
+
+@dataclass(frozen=True)
+class ActivationFunction:
+    """An activation by name: ``forward(z) -> a`` and ``backward(z, a, grad_a) -> grad_z``.
+
+    ``derivative(z)`` is ``f'(z)`` for the elementwise activations (None for softmax, whose
+    derivative is a Jacobian).
+    """
+
+    name: str
+    forward: Callable[[np.ndarray], np.ndarray]
+    derivative: Callable[[np.ndarray], np.ndarray] | None
+
+    def backward(self, z, a, grad_a):
+        if self.derivative is None:  # softmax
+            return softmax_backward(a, grad_a)
+        return grad_a * self.derivative(z)
+
+
+_ACTIVATIONS = {
+    "linear": ActivationFunction("linear", linear, linear_derivative),
+    "sigmoid": ActivationFunction("sigmoid", sigmoid, sigmoid_derivative),
+    "tanh": ActivationFunction("tanh", tanh, tanh_derivative),
+    "relu": ActivationFunction("relu", relu, relu_derivative),
+    "softmax": ActivationFunction("softmax", softmax, None),
+}
+
+
+def names() -> list[str]:
+    """The Keras names accepted by :func:`get`."""
+    return sorted(_ACTIVATIONS)
+
+
+def get(name: str | None, owner: str = "activation") -> ActivationFunction:
+    """The activation called ``name`` in Keras (``None`` means ``"linear"``, as in Keras).
+
+    ``owner`` prefixes the error message, e.g. ``"Dense 'dense_1'"``.
+    """
+    if name is None:
+        name = "linear"
+    if isinstance(name, ActivationFunction):
+        return name
+    if not isinstance(name, str) or name not in _ACTIVATIONS:
+        raise ValueError(f"{owner}: unknown activation {name!r}; expected one of {names()} "
+                         "or None")
+    return _ACTIVATIONS[name]

@@ -1,0 +1,244 @@
+"""The from-scratch ``Layer``: Keras's vocabulary, NumPy's arithmetic.
+
+Every layer of :mod:`dlcourse.scratch` follows one contract, the same as Keras where Keras has one:
+
+- ``forward(x, training=False)`` computes the output and keeps a small named cache of this call
+  (only the last call: nothing grows from call to call);
+- ``backward(grad_output)`` returns ``dJ/dx`` and fills ``grads`` with ``dJ/dw`` for every weight;
+- ``params`` and ``grads`` are dicts keyed by Keras's weight names in Keras's order
+  (``kernel``, ``recurrent_kernel``, ``bias``), with Keras's shapes;
+- weights are created on the first ``forward`` from the input shape (``build``), as Keras does;
+- ``get_weights()`` / ``set_weights(list)`` exchange exactly the lists of the Keras twin's own
+  ``get_weights()`` / ``set_weights()``, so moving weights across is one line each way.
+
+Errors name the layer, what was expected and what was given.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+import numpy as np
+
+__all__ = ["Layer", "get_rng", "set_random_seed"]
+
+_rng = np.random.default_rng(0)
+_name_counts: defaultdict[str, int] = defaultdict(int)
+
+
+def set_random_seed(seed: int) -> None:
+    """Seed every random choice of :mod:`dlcourse.scratch` made without an explicit ``seed``.
+
+    The counterpart of ``keras.utils.set_random_seed``: weight initialisation, dropout masks and
+    the shuffling in ``fit`` then repeat exactly from run to run. Also restarts automatic layer
+    names (``dense``, ``dense_1``, ...).
+    """
+    global _rng
+    _rng = np.random.default_rng(seed)
+    _name_counts.clear()
+
+
+def get_rng(seed: int | None = None) -> np.random.Generator:
+    """A generator seeded by ``seed``, or the module's shared one when ``seed`` is None."""
+    return _rng if seed is None else np.random.default_rng(seed)
+
+
+def _auto_name(cls: type) -> str:
+    base = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", cls.__name__).lower()
+    count = _name_counts[base]
+    _name_counts[base] += 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+class Layer:
+    """Base class of the from-scratch layers.
+
+    Subclasses set :attr:`weight_names` (Keras's order) and implement ``build``,
+    ``compute_output_shape``, ``_forward`` and ``_backward``; this class does the bookkeeping and
+    the input checks, so that every layer fails the same clear way.
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name, used in every error message; by default ``dense``, ``dense_1``, ...
+        as in Keras.
+    seed : int, optional
+        Seed of this layer's weight initialisation (and dropout masks). ``None`` draws from the
+        shared generator of :func:`set_random_seed`.
+
+    Attributes
+    ----------
+    params : dict[str, ndarray]
+        The weights, keyed by Keras's names in Keras's order.
+    grads : dict[str, ndarray]
+        ``dJ/dw`` for each weight, filled by ``backward``; same keys and shapes as ``params``.
+    """
+
+    #: Keras's weight names of this layer, in the order of ``get_weights()``.
+    weight_names: tuple[str, ...] = ()
+    #: Allowed input ranks (including the batch axis) and how to describe them in errors.
+    input_ranks: tuple[int, ...] | None = None
+    input_layout: str = ""
+
+    def __init__(self, name: str | None = None, seed: int | None = None):
+        if name is not None and (not isinstance(name, str) or not name):
+            raise TypeError(f"{type(self).__name__}: name must be a non-empty string, got {name!r}")
+        self.name = name if name is not None else _auto_name(type(self))
+        self.seed = seed
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.built = False
+        self.input_shape: tuple[int | None, ...] | None = None  # without the batch axis
+        self.dtype: np.dtype | None = None
+        self.cache: dict | None = None  # what backward needs from the last forward call
+        #: Penalties on weights, keyed by weight name (e.g. ``{"kernel": L2(0.01)}``); not part
+        #: of ``backward`` (which is the layer's own derivative) but added by the model.
+        self.regularizers: dict = {}
+
+    # ----------------------------------------------------------------------------- identity
+    def __repr__(self) -> str:
+        return f"{type(self).__name__} '{self.name}'"
+
+    def error(self, message: str) -> str:
+        """``"<Class> '<name>': <message>"``, the prefix of every error this layer raises."""
+        return f"{self!r}: {message}"
+
+    # ----------------------------------------------------------------------------- building
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        """Create the weights for inputs of shape ``input_shape`` (batch axis included)."""
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        """Output shape for an input shape (batch axis included, may be ``None``)."""
+        return tuple(input_shape)
+
+    def _ensure_built(self, input_shape: tuple, dtype) -> None:
+        if self.built:
+            expected = self.input_shape
+            got = tuple(input_shape[1:])
+            if len(expected) != len(got) or any(
+                e is not None and e != g for e, g in zip(expected, got, strict=True)
+            ):
+                raise ValueError(self.error(
+                    f"expected input of shape (batch, {', '.join(map(str, expected))}) "
+                    f"as on its first call, got shape {tuple(input_shape)}"))
+            return
+        self.dtype = np.dtype(dtype)
+        self.input_shape = tuple(input_shape[1:])
+        self.build(tuple(input_shape))
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.built = True
+
+    def add_weight(self, name: str, value: np.ndarray) -> np.ndarray:
+        """Register weight ``name`` (one of :attr:`weight_names`) with its initial value."""
+        self.params[name] = np.ascontiguousarray(value, dtype=self.dtype)
+        return self.params[name]
+
+    # ----------------------------------------------------------------------------- checks
+    def _check_array(self, x, what: str = "input") -> np.ndarray:
+        if isinstance(x, np.ndarray):
+            array = x
+        else:
+            try:
+                array = np.asarray(x)
+            except Exception as err:  # ragged lists and the like
+                raise TypeError(self.error(
+                    f"expected the {what} as a floating-point array, got {type(x).__name__}"
+                )) from err
+        if array.dtype == object or not np.issubdtype(array.dtype, np.floating):
+            raise TypeError(self.error(
+                f"expected a floating-point {what} (float32 or float64), got dtype {array.dtype}; "
+                "convert it first, e.g. x.astype('float32') / 255"))
+        if not np.isfinite(array).all():
+            raise ValueError(self.error(
+                f"the {what} contains NaN or infinite values ({int((~np.isfinite(array)).sum())} "
+                f"of {array.size} entries)"))
+        return array
+
+    def _check_input(self, x) -> np.ndarray:
+        x = self._check_array(x)
+        if self.input_ranks is not None and x.ndim not in self.input_ranks:
+            ranks = " or ".join(str(r) for r in self.input_ranks)
+            layout = f" {self.input_layout}" if self.input_layout else ""
+            raise ValueError(self.error(
+                f"expected input of rank {ranks}{layout}, got shape {x.shape}"))
+        if x.shape[0] == 0:
+            raise ValueError(self.error(f"expected a non-empty batch, got shape {x.shape}"))
+        return x
+
+    # ----------------------------------------------------------------------------- the API
+    def forward(self, x, training: bool = False) -> np.ndarray:
+        """Compute the layer's output for the batch ``x`` (and cache what backward needs)."""
+        x = self._check_input(x)
+        self._ensure_built(x.shape, x.dtype if self.dtype is None else self.dtype)
+        x = x.astype(self.dtype, copy=False)
+        out = self._forward(x, training=bool(training))
+        self._last_output_shape = out.shape
+        return out
+
+    __call__ = forward
+
+    def backward(self, grad_output) -> np.ndarray:
+        """Return ``dJ/dx`` given ``dJ/dy`` of the last forward call; fill :attr:`grads`."""
+        if self.cache is None:
+            raise ValueError(self.error(
+                "backward() called before forward(): run a forward pass on a batch first"))
+        grad_output = self._check_array(grad_output, "gradient")
+        if grad_output.shape != self._last_output_shape:
+            raise ValueError(self.error(
+                f"expected a gradient of the output's shape {self._last_output_shape}, "
+                f"got shape {grad_output.shape}"))
+        return self._backward(grad_output.astype(self.dtype, copy=False))
+
+    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        raise NotImplementedError  # every concrete layer overrides it
+
+    def _backward(self, grad_output: np.ndarray) -> np.ndarray:
+        raise NotImplementedError  # every concrete layer overrides it
+
+    # ----------------------------------------------------------------------------- weights
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the weights in Keras's order, as the Keras twin's ``get_weights()``."""
+        return [self.params[n].copy() for n in self.weight_names if n in self.params]
+
+    def set_weights(self, weights) -> None:
+        """Set the weights from a list in Keras's order, e.g. ``keras_layer.get_weights()``.
+
+        The count and every shape must match; nothing is changed unless all of them do.
+        """
+        if not self.built:
+            raise ValueError(self.error(
+                "set_weights() before the layer has weights: call it on a batch first "
+                "(or build(input_shape)), as in Keras"))
+        names = [n for n in self.weight_names if n in self.params]
+        weights = list(weights)
+        if len(weights) != len(names):
+            raise ValueError(self.error(
+                f"expected {len(names)} weight arrays ({', '.join(names)}), got {len(weights)}"))
+        new = {}
+        for name, value in zip(names, weights, strict=True):
+            value = np.asarray(value)
+            if value.shape != self.params[name].shape:
+                raise ValueError(self.error(
+                    f"weight '{name}' must have shape {self.params[name].shape}, "
+                    f"got {value.shape}"))
+            if not np.issubdtype(value.dtype, np.number) or value.dtype == object:
+                raise TypeError(self.error(f"weight '{name}' must be numeric, got {value.dtype}"))
+            new[name] = value.astype(self.dtype)
+        for name, value in new.items():
+            self.params[name][...] = value
+
+    def regularization_loss(self) -> float:
+        """Sum of this layer's weight penalties, e.g. ``λ Σ W²`` for an L2 kernel regularizer."""
+        return float(sum(reg(self.params[name]) for name, reg in self.regularizers.items()
+                         if name in self.params))
+
+    def add_regularization_grads(self) -> None:
+        """Add each penalty's gradient to :attr:`grads` (after ``backward``), as Keras does."""
+        for name, reg in self.regularizers.items():
+            if name in self.grads:
+                self.grads[name] += reg.gradient(self.params[name])
+
+    def count_params(self) -> int:
+        """Number of scalar weights (0 before the layer is built)."""
+        return int(sum(v.size for v in self.params.values()))

@@ -1,0 +1,82 @@
+"""Weight penalties (``kernel_regularizer``), computed as Keras computes them.
+
+A layer's penalty is added to the loss that training minimises, and its gradient to the weight's
+gradient:
+
+- L2: ``Ω(W) = λ Σ W²``,  ``∂Ω/∂W = 2 λ W``   (Keras's ``L2(l2=0.01)``; no factor 1/2)
+- L1: ``Ω(W) = λ Σ |W|``, ``∂Ω/∂W = λ sign(W)`` (Keras's ``L1(l1=0.01)``)
+- L1L2: the sum of both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["L1", "L1L2", "L2", "Regularizer", "get"]
+
+
+class Regularizer:
+    """A penalty ``Ω(W)``: ``reg(W)`` is its value, ``reg.gradient(W)`` is ``∂Ω/∂W``."""
+
+    def __call__(self, w: np.ndarray) -> float:
+        raise NotImplementedError  # every concrete regularizer overrides it
+
+    def gradient(self, w: np.ndarray) -> np.ndarray:
+        raise NotImplementedError  # every concrete regularizer overrides it
+
+
+def _check_factor(name, value, cls):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) \
+            or value < 0:
+        raise ValueError(f"{cls}: {name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+class L1L2(Regularizer):
+    """``Ω(W) = l1 Σ |W| + l2 Σ W²``; the default (0, 0) penalises nothing, as in Keras."""
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0):
+        self.l1 = _check_factor("l1", l1, type(self).__name__)
+        self.l2 = _check_factor("l2", l2, type(self).__name__)
+
+    def __call__(self, w):
+        w = np.asarray(w)
+        return float(self.l1 * np.sum(np.abs(w)) + self.l2 * np.sum(np.square(w)))
+
+    def gradient(self, w):
+        w = np.asarray(w)
+        return self.l1 * np.sign(w) + 2.0 * self.l2 * w
+
+    def __repr__(self):
+        return f"{type(self).__name__}(l1={self.l1:g}, l2={self.l2:g})"
+
+
+class L1(L1L2):
+    """``Ω(W) = l1 Σ |W|`` (Keras default ``l1=0.01``): drives weights to exactly zero."""
+
+    def __init__(self, l1: float = 0.01):
+        super().__init__(l1=l1, l2=0.0)
+
+    def __repr__(self):
+        return f"L1(l1={self.l1:g})"
+
+
+class L2(L1L2):
+    """``Ω(W) = l2 Σ W²`` (Keras default ``l2=0.01``): shrinks all weights towards zero."""
+
+    def __init__(self, l2: float = 0.01):
+        super().__init__(l1=0.0, l2=l2)
+
+    def __repr__(self):
+        return f"L2(l2={self.l2:g})"
+
+
+def get(identifier, owner: str = "regularizer") -> Regularizer | None:
+    """``None``, a :class:`Regularizer`, or a Keras name (``"l1"``, ``"l2"``, ``"l1_l2"``)."""
+    if identifier is None or isinstance(identifier, Regularizer):
+        return identifier
+    named = {"l1": L1, "l2": L2, "l1_l2": lambda: L1L2(0.01, 0.01)}
+    if isinstance(identifier, str) and identifier in named:
+        return named[identifier]()
+    raise ValueError(f"{owner}: unknown regularizer {identifier!r}; expected None, 'l1', 'l2', "
+                     "'l1_l2' or an instance of L1, L2 or L1L2")
