@@ -178,6 +178,19 @@ class Layer:
 
     __call__ = forward
 
+    def call(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """``forward`` without the input checks, for a model whose own input was checked once.
+
+        Inside a model a layer's input is the previous layer's output; re-validating it at every
+        layer costs time and, when training diverges, would report a NaN *input* instead of
+        the divergence the model reports.
+        """
+        if not self.built:
+            self._ensure_built(x.shape, x.dtype if self.dtype is None else self.dtype)
+        out = self._forward(x.astype(self.dtype, copy=False), training=bool(training))
+        self._last_output_shape = out.shape
+        return out
+
     def backward(self, grad_output) -> np.ndarray:
         """Return ``dJ/dx`` given ``dJ/dy`` of the last forward call; fill :attr:`grads`."""
         if self.cache is None:
