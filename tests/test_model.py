@@ -18,6 +18,15 @@ def keras_ref():
     return keras_ref
 
 
+@pytest.fixture
+def keras_float64(keras_ref):
+    # Keras keeps an optimizer's learning rate in its default float type; float64 comparisons
+    # of whole training runs need it in float64 too.
+    keras_ref.keras.backend.set_floatx("float64")
+    yield keras_ref
+    keras_ref.keras.backend.set_floatx("float32")
+
+
 def small_classifier(dtype="float64", reg=None, seed=0):
     return Sequential([
         Input((6,), dtype=dtype),
@@ -40,7 +49,7 @@ def test_forward_is_the_composition_of_the_layers():
     for layer in model.layers:
         manual = layer.forward(manual)
     np.testing.assert_array_equal(model.forward(x), manual)
-    np.testing.assert_array_equal(model.predict(x, batch_size=2), manual)
+    np.testing.assert_allclose(model.predict(x, batch_size=2), manual, rtol=1e-12)  # BLAS rounding
 
 
 def test_backward_through_the_model_equals_gradient_tape(keras_ref):
@@ -75,9 +84,10 @@ def test_backward_through_the_model_equals_gradient_tape(keras_ref):
     ],
     ids=["sgd", "sgd-nesterov-l2-val", "adam-val", "adam-clipnorm-l2"],
 )
-def test_fit_follows_keras_fit(keras_ref, make_optimizer, reg, validation):
+def test_fit_follows_keras_fit(keras_float64, make_optimizer, reg, validation):
     # Same weights, same data order (shuffle=False), same optimizer, float64 on both sides:
     # the loss curve, the accuracy and the final weights must be the same to rounding error.
+    keras_ref = keras_float64
     keras = keras_ref.keras
     model = small_classifier(reg=reg)
     twin = keras_ref.to_keras(model)
@@ -101,7 +111,8 @@ def test_fit_follows_keras_fit(keras_ref, make_optimizer, reg, validation):
         assert_close(mine, their, "weights after fit", rtol=1e-7)
 
 
-def test_evaluate_and_predict_equal_keras(keras_ref):
+def test_evaluate_and_predict_equal_keras(keras_float64):
+    keras_ref = keras_float64
     model = small_classifier(reg=L2(0.01))
     twin = keras_ref.to_keras(model)
     x, y = classification_data(37)
@@ -209,6 +220,26 @@ def test_verbose_1_shows_a_progress_bar_on_stdout(capsys):
     model.fit(x, y, epochs=1, batch_size=5, verbose=1)
     out = capsys.readouterr()
     assert "Epoch 1/1" in out.out and "4/4" in out.out and out.err == ""
+
+
+def test_backward_can_skip_the_input_gradient():
+    model = small_classifier()
+    x, y = classification_data(4)
+    loss = SparseCategoricalCrossentropy(from_logits=True)
+    y_pred = model.forward(x, training=True)
+    full = model.backward(loss.gradient(y, y_pred))
+    grads = [g.copy() for g, _ in model.grads_and_vars()]
+    assert model.backward(loss.gradient(y, y_pred), input_grad=False) is None
+    for before, (after, _) in zip(grads, model.grads_and_vars(), strict=True):
+        np.testing.assert_array_equal(before, after)
+    assert model.layers[0].input_grad is True and full.shape == x.shape
+
+
+def test_a_wrong_input_shape_inside_a_model_names_the_layer():
+    model = Sequential([Dense(4, name="first"), Dense(2, name="second")])
+    model.predict(np.zeros((3, 5)))
+    with pytest.raises(ValueError, match=r"Dense 'first': expected input of shape \(batch, "):
+        model.predict(np.zeros((3, 6)))
 
 
 def test_get_and_set_weights_round_trip():

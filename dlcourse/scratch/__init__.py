@@ -1,6 +1,36 @@
-"""Deep learning from scratch in NumPy, speaking Keras's language. Imports no TensorFlow."""
+"""Deep learning from scratch in NumPy, speaking Keras's language. Imports no TensorFlow.
 
-from dlcourse.scratch import activations, initializers
+Layers, losses, optimizers and ``Sequential`` carry Keras's names, arguments, weight names and
+shapes, so that every concept maps one to one onto its Keras twin (:mod:`dlcourse.keras_ref`).
+"""
+
+from dlcourse.scratch import (
+    activations,
+    initializers,
+    losses,
+    models,
+    optimizers,
+    regularizers,
+)
 from dlcourse.scratch.base import Layer, get_rng, set_random_seed
+from dlcourse.scratch.conv import Conv2D
+from dlcourse.scratch.core import Activation, Dense, Dropout, Flatten
+from dlcourse.scratch.losses import (
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    MeanSquaredError,
+    SparseCategoricalCrossentropy,
+)
+from dlcourse.scratch.model import History, Input, Sequential, TrainingDivergedError
+from dlcourse.scratch.optimizers import SGD, Adam, RMSprop
+from dlcourse.scratch.pooling import MaxPooling2D
+from dlcourse.scratch.recurrent import SimpleRNN
+from dlcourse.scratch.regularizers import L1, L1L2, L2
 
-__all__ = ["Layer", "activations", "get_rng", "initializers", "set_random_seed"]
+__all__ = [
+    "L1", "L1L2", "L2", "SGD", "Activation", "Adam", "BinaryCrossentropy",
+    "CategoricalCrossentropy", "Conv2D", "Dense", "Dropout", "Flatten", "History", "Input",
+    "Layer", "MaxPooling2D", "MeanSquaredError", "RMSprop", "Sequential", "SimpleRNN",
+    "SparseCategoricalCrossentropy", "TrainingDivergedError", "activations", "get_rng",
+    "initializers", "losses", "models", "optimizers", "regularizers", "set_random_seed",
+]

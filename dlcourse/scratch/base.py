@@ -80,6 +80,10 @@ class Layer:
     #: Allowed input ranks (including the batch axis) and how to describe them in errors.
     input_ranks: tuple[int, ...] | None = None
     input_layout: str = ""
+    #: Whether ``backward`` computes ``dJ/dx``. The first layer of a network needs none (its
+    #: input is data, not a weight), so a model switches it off there; layers whose input
+    #: gradient is expensive (Conv2D, Dense) then return None and skip that work.
+    input_grad: bool = True
 
     def __init__(self, name: str | None = None, seed: int | None = None):
         if name is not None and (not isinstance(name, str) or not name):
@@ -185,8 +189,8 @@ class Layer:
         layer costs time and, when training diverges, would report a NaN *input* instead of
         the divergence the model reports.
         """
-        if not self.built:
-            self._ensure_built(x.shape, x.dtype if self.dtype is None else self.dtype)
+        # Cheap even when built: a shape mismatch inside a model gets the layer's own message.
+        self._ensure_built(x.shape, x.dtype if self.dtype is None else self.dtype)
         out = self._forward(x.astype(self.dtype, copy=False), training=bool(training))
         self._last_output_shape = out.shape
         return out
@@ -222,7 +226,7 @@ class Layer:
         if not self.built:
             raise ValueError(self.error(
                 "set_weights() before the layer has weights: call it on a batch first "
-                "(or build(input_shape)), as in Keras"))
+                "(or put it in a Sequential that starts with Input(shape)), as in Keras"))
         names = [n for n in self.weight_names if n in self.params]
         weights = list(weights)
         if len(weights) != len(names):

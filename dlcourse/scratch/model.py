@@ -190,13 +190,22 @@ class Sequential:
 
     __call__ = forward
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """Backpropagate ``dJ/dy`` through the layers in reverse; returns ``dJ/dx``."""
+    def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Backpropagate ``dJ/dy`` through the layers in reverse; returns ``dJ/dx``.
+
+        With ``input_grad=False`` (as in ``fit``) the first layer skips ``dJ/dx``, which
+        training never uses, and None is returned.
+        """
+        if any(layer.cache is None for layer in self.layers):
+            raise ValueError(f"Sequential '{self.name}': backward() before forward()")
         grad = grad_output
-        for layer in reversed(self.layers):
-            if layer.cache is None:
-                raise ValueError(f"Sequential '{self.name}': backward() before forward()")
-            grad = layer._backward(grad)
+        first = self.layers[0]
+        saved, first.input_grad = first.input_grad, input_grad
+        try:
+            for layer in reversed(self.layers):
+                grad = layer._backward(grad)
+        finally:
+            first.input_grad = saved
         return grad
 
     def grads_and_vars(self) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -297,10 +306,12 @@ class Sequential:
         """One step of mini-batch gradient descent; returns (loss, correct predictions)."""
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             y_pred = self.forward(x, training=True)
+            if not np.isfinite(y_pred).all():  # diverged: the weights overflowed
+                return float("nan"), 0
             loss, correct = self._batch_logs(y, y_pred)
             if not math.isfinite(loss):
                 return loss, correct
-            self.backward(self.loss.gradient(y, y_pred))
+            self.backward(self.loss.gradient(y, y_pred), input_grad=False)
             for layer in self.layers:
                 layer.add_regularization_grads()
             self.optimizer.apply_gradients(self.grads_and_vars())

@@ -39,13 +39,17 @@ class L1L2(Regularizer):
         self.l1 = _check_factor("l1", l1, type(self).__name__)
         self.l2 = _check_factor("l2", l2, type(self).__name__)
 
+    # Keras stores l1 and l2 as float32 (0.01 becomes 0.0099999998); so do we, so that penalties
+    # agree with Keras's to rounding error rather than to 1e-8.
     def __call__(self, w):
         w = np.asarray(w)
-        return float(self.l1 * np.sum(np.abs(w)) + self.l2 * np.sum(np.square(w)))
+        l1, l2 = float(np.float32(self.l1)), float(np.float32(self.l2))
+        return float(l1 * np.sum(np.abs(w)) + l2 * np.sum(np.square(w)))
 
     def gradient(self, w):
         w = np.asarray(w)
-        return self.l1 * np.sign(w) + 2.0 * self.l2 * w
+        l1, l2 = float(np.float32(self.l1)), float(np.float32(self.l2))
+        return l1 * np.sign(w) + 2.0 * l2 * w
 
     def __repr__(self):
         return f"{type(self).__name__}(l1={self.l1:g}, l2={self.l2:g})"
@@ -72,11 +76,11 @@ class L2(L1L2):
 
 
 def get(identifier, owner: str = "regularizer") -> Regularizer | None:
-    """``None``, a :class:`Regularizer`, or a Keras name (``"l1"``, ``"l2"``, ``"l1_l2"``)."""
+    """``None``, a :class:`Regularizer`, or a Keras 3 name: ``"l1"``, ``"l2"`` (factor 0.01)."""
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
-    named = {"l1": L1, "l2": L2, "l1_l2": lambda: L1L2(0.01, 0.01)}
+    named = {"l1": L1, "l2": L2}
     if isinstance(identifier, str) and identifier in named:
         return named[identifier]()
-    raise ValueError(f"{owner}: unknown regularizer {identifier!r}; expected None, 'l1', 'l2', "
-                     "'l1_l2' or an instance of L1, L2 or L1L2")
+    raise ValueError(f"{owner}: unknown regularizer {identifier!r}; expected None, 'l1', 'l2' "
+                     "or an instance of L1, L2 or L1L2 (e.g. L1L2(l1=0.01, l2=0.01))")

@@ -1,0 +1,600 @@
+"""Two-dimensional convolution from scratch: readable loops, a fast im2col version, the layer.
+
+The book writes one output value of one filter as
+
+    y(x, y) = Σ_c Σ_i Σ_j S(x+i−1, y+j−1) · W_c(i, j)
+
+(1-based indices): the kernel slides over the image ``S`` without being flipped, a
+cross-correlation, which is what Keras and TensorFlow compute and call a convolution. With 0-based
+indices, a batch, strides ``(s_h, s_w)``, input channels ``c`` and filters ``f``:
+
+    y[b, r, q, f] = bias[f] + Σ_{i, j, c} x_pad[b, r·s_h + i, q·s_w + j, c] · W[i, j, c, f]
+
+Every array is channels-last, as in Keras: ``x`` is ``(batch, height, width, in_channels)``, the
+kernel ``(kh, kw, in_channels, filters)`` and the bias ``(filters,)``, so weights move between
+:class:`Conv2D` and ``keras.layers.Conv2D`` with one ``set_weights`` call.
+
+Each operation comes twice with the same signature: ``conv2d_naive`` / ``conv2d_backward_naive``
+spell the formula out with loops (what the book shows), ``conv2d`` / ``conv2d_backward`` compute
+the same numbers with one matrix product (what the layer uses); a test keeps them equal.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from dlcourse.scratch import activations, initializers, regularizers
+from dlcourse.scratch.base import Layer, get_rng
+
+__all__ = [
+    "PADDINGS", "Conv2D", "as_pair", "check_padding", "conv2d", "conv2d_backward",
+    "conv2d_backward_naive", "conv2d_naive", "conv_output_size", "pad2d", "padding_split",
+]
+
+#: The padding names Keras accepts for 2-D convolution and pooling.
+PADDINGS = ("valid", "same")
+
+
+# --------------------------------------------------------------------------------- arguments
+def as_pair(value, what: str, owner: str) -> tuple[int, int]:
+    """``value`` as a pair of positive ints: ``3 -> (3, 3)``, ``(2, 3) -> (2, 3)``.
+
+    Parameters
+    ----------
+    value : int or pair of int
+        E.g. a ``kernel_size``, ``strides`` or ``pool_size``.
+    what : str
+        The argument's name, for the error message.
+    owner : str
+        Prefix of the error message (a function or layer name).
+
+    Returns
+    -------
+    tuple of two int
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is neither a positive int nor a pair of positive ints.
+    """
+    def positive_int(v):
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0
+
+    if positive_int(value):
+        return int(value), int(value)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(map(positive_int, value)):
+        return int(value[0]), int(value[1])
+    raise ValueError(f"{owner}: {what} must be a positive int or a pair of positive ints, "
+                     f"got {value!r}")
+
+
+def check_padding(padding, owner: str) -> str:
+    """The padding name in lower case (as Keras accepts it), or a ValueError naming the choices."""
+    if isinstance(padding, str) and padding.lower() in PADDINGS:
+        return padding.lower()
+    raise ValueError(f"{owner}: padding must be one of {list(PADDINGS)}, got {padding!r}")
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: str) -> int:
+    """Length of one spatial axis of the output of a convolution or a pooling.
+
+    Notes
+    -----
+    With input length ``n``, kernel (or pool) length ``k`` and stride ``s``:
+
+    - ``'valid'`` (no padding): ``⌊(n − k) / s⌋ + 1``, the number of whole windows;
+    - ``'same'`` (zero padding): ``⌈n / s⌉``, independent of ``k`` (equal to ``n`` when ``s = 1``).
+
+    Parameters
+    ----------
+    size, kernel, stride : int
+        ``n``, ``k`` and ``s``.
+    padding : {'valid', 'same'}
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        For an unknown padding, or a ``'valid'`` input shorter than the kernel.
+    """
+    padding = check_padding(padding, "conv_output_size()")
+    if padding == "same":
+        return -(-size // stride)
+    if size < kernel:
+        raise ValueError(f"conv_output_size(): with padding 'valid' the input length must be at "
+                         f"least the kernel length {kernel}, got {size}")
+    return (size - kernel) // stride + 1
+
+
+def padding_split(size: int, kernel: int, stride: int, padding: str) -> tuple[int, int]:
+    """How many rows (or columns) TensorFlow pads before and after one spatial axis.
+
+    Notes
+    -----
+    ``'valid'`` pads nothing. ``'same'`` pads just enough for ``out = ⌈n / s⌉`` windows:
+
+        pad_total  = max((out − 1)·s + k − n, 0)
+        pad_before = ⌊pad_total / 2⌋,   pad_after = pad_total − pad_before
+
+    so an odd total puts the extra row after (bottom, right), as TensorFlow does; with stride 2
+    or an even kernel the two sides differ.
+
+    Parameters
+    ----------
+    size, kernel, stride : int
+        Input length ``n``, kernel length ``k`` and stride ``s``.
+    padding : {'valid', 'same'}
+
+    Returns
+    -------
+    (pad_before, pad_after) : tuple of two int
+    """
+    padding = check_padding(padding, "padding_split()")
+    if padding == "valid":
+        return 0, 0
+    out = conv_output_size(size, kernel, stride, padding)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def pad2d(x: np.ndarray, window, strides, padding: str,
+          value: float = 0.0) -> tuple[np.ndarray, tuple[int, int]]:
+    """``x`` padded on height and width as TensorFlow pads it for a window sliding over it.
+
+    Parameters
+    ----------
+    x : ndarray, shape (batch, height, width, channels)
+    window : int or (int, int)
+        The kernel (or pool) size ``(kh, kw)``.
+    strides : int or (int, int)
+    padding : {'valid', 'same'}
+        ``'valid'`` returns ``x`` itself; ``'same'`` pads as :func:`padding_split`.
+    value : float
+        The padding value: 0 for a convolution, −∞ for max pooling.
+
+    Returns
+    -------
+    x_pad : ndarray, shape (batch, height + top + bottom, width + left + right, channels)
+    (top, left) : tuple of two int
+        Where ``x`` starts in ``x_pad``: ``x = x_pad[:, top:top + height, left:left + width]``.
+    """
+    x = np.asarray(x)
+    if x.ndim != 4:
+        raise ValueError(f"pad2d(): expected x of rank 4 (batch, height, width, channels), "
+                         f"got shape {x.shape}")
+    window = as_pair(window, "window", "pad2d()")
+    strides = as_pair(strides, "strides", "pad2d()")
+    top, bottom = padding_split(x.shape[1], window[0], strides[0], padding)
+    left, right = padding_split(x.shape[2], window[1], strides[1], padding)
+    if top == bottom == left == right == 0:
+        return x, (0, 0)
+    return (np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value),
+            (top, left))
+
+
+def _check_conv_args(fname, x, kernel, bias, strides, padding, grad_output=None):
+    x = np.asarray(x)
+    kernel = np.asarray(kernel)
+    if x.ndim != 4:
+        raise ValueError(f"{fname}: expected x of rank 4 (batch, height, width, channels), "
+                         f"got shape {x.shape}")
+    if kernel.ndim != 4:
+        raise ValueError(f"{fname}: expected a kernel of rank 4 (kh, kw, in_channels, filters), "
+                         f"got shape {kernel.shape}")
+    if kernel.shape[2] != x.shape[3]:
+        raise ValueError(f"{fname}: the kernel {kernel.shape} expects {kernel.shape[2]} input "
+                         f"channels, got x of shape {x.shape}")
+    strides = as_pair(strides, "strides", fname)
+    padding = check_padding(padding, fname)
+    if padding == "valid" and (x.shape[1] < kernel.shape[0] or x.shape[2] < kernel.shape[1]):
+        raise ValueError(f"{fname}: with padding 'valid' the image must be at least as large as "
+                         f"the kernel {kernel.shape[:2]}, got x of shape {x.shape}")
+    if bias is not None:
+        bias = np.asarray(bias)
+        if bias.shape != (kernel.shape[3],):
+            raise ValueError(f"{fname}: expected a bias of shape ({kernel.shape[3]},), "
+                             f"got shape {bias.shape}")
+    if grad_output is not None:
+        grad_output = np.asarray(grad_output)
+        expected = _output_shape(x.shape, kernel.shape, strides, padding)
+        if grad_output.shape != expected:
+            raise ValueError(f"{fname}: expected grad_output of the output's shape {expected}, "
+                             f"got shape {grad_output.shape}")
+    return x, kernel, bias, strides, padding, grad_output
+
+
+def _output_shape(x_shape, kernel_shape, strides, padding):
+    return (x_shape[0],
+            conv_output_size(x_shape[1], kernel_shape[0], strides[0], padding),
+            conv_output_size(x_shape[2], kernel_shape[1], strides[1], padding),
+            kernel_shape[3])
+
+
+# --------------------------------------------------------------------------------- naive
+def conv2d_naive(x, kernel, bias=None, strides=1, padding="valid"):
+    """2-D convolution (cross-correlation) with loops, one output value at a time.
+
+    Parameters
+    ----------
+    x : ndarray, shape (batch, height, width, in_channels)
+    kernel : ndarray, shape (kh, kw, in_channels, filters)
+    bias : ndarray, shape (filters,), optional
+    strides : int or (int, int)
+        ``(s_h, s_w)``.
+    padding : {'valid', 'same'}
+        ``'same'`` pads with zeros, split as :func:`padding_split`.
+
+    Returns
+    -------
+    y : ndarray, shape (batch, out_height, out_width, filters)
+        Sizes from :func:`conv_output_size`.
+
+    Notes
+    -----
+    Forward:
+    ``y[b, r, q, f] = bias[f] + Σ_{i,j,c} x_pad[b, r·s_h + i, q·s_w + j, c] · W[i, j, c, f]``.
+    The backward pass is :func:`conv2d_backward_naive`.
+    """
+    x, kernel, bias, (sh, sw), padding, _ = _check_conv_args(
+        "conv2d_naive()", x, kernel, bias, strides, padding)
+    kh, kw, _, filters = kernel.shape
+    batch, _, _, _ = x.shape
+    _, out_h, out_w, _ = _output_shape(x.shape, kernel.shape, (sh, sw), padding)
+    xp, _ = pad2d(x, (kh, kw), (sh, sw), padding)
+    y = np.zeros((batch, out_h, out_w, filters), dtype=np.result_type(x, kernel))
+    for b in range(batch):
+        for r in range(out_h):
+            for q in range(out_w):
+                window = xp[b, r * sh:r * sh + kh, q * sw:q * sw + kw, :]  # (kh, kw, in)
+                for f in range(filters):
+                    y[b, r, q, f] = np.sum(window * kernel[:, :, :, f])
+    if bias is not None:
+        y += bias
+    return y
+
+
+def conv2d_backward_naive(grad_output, x, kernel, strides=1, padding="valid", input_grad=True):
+    """Gradients of a 2-D convolution with loops: each output value sends its gradient back.
+
+    Parameters
+    ----------
+    grad_output : ndarray, shape (batch, out_height, out_width, filters)
+        ``∂J/∂y``.
+    x : ndarray, shape (batch, height, width, in_channels)
+        The forward input.
+    kernel : ndarray, shape (kh, kw, in_channels, filters)
+    strides : int or (int, int)
+    padding : {'valid', 'same'}
+    input_grad : bool
+        Whether to compute ``∂J/∂x``; the first layer of a network does not need it.
+
+    Returns
+    -------
+    grad_x : ndarray, shape (batch, height, width, in_channels), or None if not ``input_grad``
+    grad_kernel : ndarray, shape (kh, kw, in_channels, filters)
+    grad_bias : ndarray, shape (filters,)
+
+    Notes
+    -----
+    Output ``y[b, r, q, f]`` used input ``x_pad[b, r·s_h + i, q·s_w + j, c]`` with weight
+    ``W[i, j, c, f]``, so by the chain rule (sums over every ``b, r, q`` that used it):
+
+    - ``∂J/∂W[i, j, c, f] = Σ_{b,r,q} ∂J/∂y[b, r, q, f] · x_pad[b, r·s_h + i, q·s_w + j, c]``
+    - ``∂J/∂x_pad[b, r·s_h + i, q·s_w + j, c] += Σ_f ∂J/∂y[b, r, q, f] · W[i, j, c, f]``
+    - ``∂J/∂bias[f] = Σ_{b,r,q} ∂J/∂y[b, r, q, f]``
+
+    and ``∂J/∂x`` is ``∂J/∂x_pad`` without the padded border.
+    """
+    x, kernel, _, (sh, sw), padding, grad_output = _check_conv_args(
+        "conv2d_backward_naive()", x, kernel, None, strides, padding, grad_output)
+    kh, kw, _, filters = kernel.shape
+    batch, out_h, out_w, _ = grad_output.shape
+    xp, (top, left) = pad2d(x, (kh, kw), (sh, sw), padding)
+    dtype = np.result_type(grad_output, x, kernel)
+    grad_xp = np.zeros(xp.shape, dtype=dtype)
+    grad_kernel = np.zeros(kernel.shape, dtype=dtype)
+    for b in range(batch):
+        for r in range(out_h):
+            for q in range(out_w):
+                rows = slice(r * sh, r * sh + kh)
+                cols = slice(q * sw, q * sw + kw)
+                for f in range(filters):
+                    g = grad_output[b, r, q, f]
+                    grad_kernel[:, :, :, f] += g * xp[b, rows, cols, :]
+                    if input_grad:
+                        grad_xp[b, rows, cols, :] += g * kernel[:, :, :, f]
+    grad_bias = grad_output.sum(axis=(0, 1, 2)).astype(dtype)
+    if not input_grad:
+        return None, grad_kernel, grad_bias
+    grad_x = grad_xp[:, top:top + x.shape[1], left:left + x.shape[2], :]
+    return np.ascontiguousarray(grad_x), grad_kernel, grad_bias
+
+
+# --------------------------------------------------------------------------------- fast
+def _im2col(xp: np.ndarray, kh: int, kw: int, strides: tuple[int, int], out_h: int,
+            out_w: int) -> np.ndarray:
+    """Every receptive field as one row: ``(batch·out_h·out_w, kh·kw·in_channels)``.
+
+    The rows are ordered like the output positions and the columns like
+    ``kernel.reshape(-1, filters)`` (``i``, then ``j``, then ``c``), so the convolution becomes
+    ``cols @ kernel.reshape(-1, filters)``.
+    """
+    batch, _, _, channels = xp.shape
+    sb, sr, sc, sch = xp.strides
+    # A read-only view with no copy: window (r, q) starts at row r·s_h, column q·s_w.
+    windows = as_strided(xp, shape=(batch, out_h, out_w, kh, kw, channels),
+                         strides=(sb, sr * strides[0], sc * strides[1], sr, sc, sch),
+                         writeable=False)
+    # One contiguous copy, so that the matrix product runs on a plain C-ordered matrix.
+    return np.ascontiguousarray(windows).reshape(batch * out_h * out_w, kh * kw * channels)
+
+
+def _col2im(grad_output: np.ndarray, kernel: np.ndarray, padded_shape: tuple[int, ...],
+            strides: tuple[int, int]) -> np.ndarray:
+    """``∂J/∂x_pad``: the rows of ``∂J/∂X_col = G · W_matᵀ`` added back onto their fields.
+
+    ``grad_output`` is ``G`` reshaped to ``(batch, out_h, out_w, filters)``. The columns of
+    ``∂J/∂X_col`` that belong to kernel offset ``(i, j)`` are ``G · W[i, j]ᵀ``; all of them land
+    on the pixels ``x_pad[:, r·s_h + i, q·s_w + j, :]``, one strided slice.
+    """
+    kh, kw, channels, filters = kernel.shape
+    batch, out_h, out_w, _ = grad_output.shape
+    sh, sw = strides
+    grad_2d = grad_output.reshape(-1, filters)
+    grad_xp = np.zeros(padded_shape, dtype=np.result_type(grad_2d, kernel))
+    # Windows overlap, so several outputs add onto the same pixel, but within one kernel offset
+    # they never do: kh·kw slice additions replace a slow scatter (np.add.at). Computing each
+    # offset's block of G · W_matᵀ on its own keeps the addend contiguous (faster than slicing
+    # one big (rows, kh·kw·in) matrix).
+    for i in range(kh):
+        for j in range(kw):
+            block = (grad_2d @ kernel[i, j].T).reshape(batch, out_h, out_w, channels)
+            grad_xp[:, i:i + sh * (out_h - 1) + 1:sh, j:j + sw * (out_w - 1) + 1:sw, :] += block
+    return grad_xp
+
+
+def _conv2d_forward(x, kernel, bias, strides, padding):
+    """The fast forward pass on checked arguments; also returns the im2col matrix for backward."""
+    kh, kw, _, filters = kernel.shape
+    _, out_h, out_w, _ = out_shape = _output_shape(x.shape, kernel.shape, strides, padding)
+    xp, _ = pad2d(x, (kh, kw), strides, padding)
+    cols = _im2col(xp, kh, kw, strides, out_h, out_w)
+    y = cols @ kernel.reshape(-1, filters)
+    if bias is not None:
+        y += bias
+    return y.reshape(out_shape), cols
+
+
+def _conv2d_backward(grad_output, x_shape, kernel, cols, strides, padding, input_grad):
+    """The fast backward pass on checked arguments, given the forward's im2col matrix."""
+    kh, kw, _, filters = kernel.shape
+    grad_output = np.ascontiguousarray(grad_output)
+    grad_2d = grad_output.reshape(-1, filters)
+    grad_kernel = (cols.T @ grad_2d).reshape(kernel.shape)
+    # A matrix-vector product sums the rows several times faster than grad_2d.sum(axis=0).
+    grad_bias = np.ones(grad_2d.shape[0], dtype=grad_2d.dtype) @ grad_2d
+    if not input_grad:
+        return None, grad_kernel, grad_bias
+    top, bottom = padding_split(x_shape[1], kh, strides[0], padding)
+    left, right = padding_split(x_shape[2], kw, strides[1], padding)
+    padded_shape = (x_shape[0], x_shape[1] + top + bottom, x_shape[2] + left + right, x_shape[3])
+    grad_xp = _col2im(grad_output, kernel, padded_shape, strides)
+    if top == bottom == left == right == 0:
+        return grad_xp, grad_kernel, grad_bias
+    grad_x = grad_xp[:, top:top + x_shape[1], left:left + x_shape[2], :]
+    return np.ascontiguousarray(grad_x), grad_kernel, grad_bias
+
+
+def conv2d(x, kernel, bias=None, strides=1, padding="valid"):
+    """2-D convolution as one matrix product (im2col); same signature and result as the naive one.
+
+    Parameters
+    ----------
+    x : ndarray, shape (batch, height, width, in_channels)
+    kernel : ndarray, shape (kh, kw, in_channels, filters)
+    bias : ndarray, shape (filters,), optional
+    strides : int or (int, int)
+    padding : {'valid', 'same'}
+
+    Returns
+    -------
+    y : ndarray, shape (batch, out_height, out_width, filters)
+
+    Notes
+    -----
+    Copy every receptive field ``x_pad[b, r·s_h : r·s_h + kh, q·s_w : q·s_w + kw, :]`` into row
+    ``(b, r, q)`` of a matrix ``X_col`` of shape ``(batch·out_h·out_w, kh·kw·in)``; then
+
+        Y = X_col · W_mat + bias,   W_mat = kernel.reshape(kh·kw·in, filters)
+
+    is the formula of :func:`conv2d_naive` for every output at once, and ``Y`` reshaped to
+    ``(batch, out_h, out_w, filters)`` is ``y``.
+    """
+    x, kernel, bias, strides, padding, _ = _check_conv_args(
+        "conv2d()", x, kernel, bias, strides, padding)
+    y, _ = _conv2d_forward(x, kernel, bias, strides, padding)
+    return y
+
+
+def conv2d_backward(grad_output, x, kernel, strides=1, padding="valid", input_grad=True):
+    """Gradients of a 2-D convolution with matrix products; same signature as the naive one.
+
+    Parameters
+    ----------
+    grad_output : ndarray, shape (batch, out_height, out_width, filters)
+        ``∂J/∂y``.
+    x : ndarray, shape (batch, height, width, in_channels)
+    kernel : ndarray, shape (kh, kw, in_channels, filters)
+    strides : int or (int, int)
+    padding : {'valid', 'same'}
+    input_grad : bool
+        Whether to compute ``∂J/∂x`` (skip it for the first layer: it is most of the cost).
+
+    Returns
+    -------
+    grad_x : ndarray, shape (batch, height, width, in_channels), or None if not ``input_grad``
+    grad_kernel : ndarray, shape (kh, kw, in_channels, filters)
+    grad_bias : ndarray, shape (filters,)
+
+    Notes
+    -----
+    With ``Y = X_col · W_mat`` (see :func:`conv2d`) and ``G = ∂J/∂Y`` of shape
+    ``(batch·out_h·out_w, filters)``:
+
+    - ``∂J/∂W_mat = X_colᵀ · G``, reshaped to the kernel's shape;
+    - ``∂J/∂bias = Σ_rows G``;
+    - ``∂J/∂X_col = G · W_matᵀ``, whose rows are added back onto the receptive fields they were
+      copied from (col2im), then the padded border is dropped.
+    """
+    x, kernel, _, strides, padding, grad_output = _check_conv_args(
+        "conv2d_backward()", x, kernel, None, strides, padding, grad_output)
+    kh, kw, _, _ = kernel.shape
+    _, out_h, out_w, _ = grad_output.shape
+    xp, _ = pad2d(x, (kh, kw), strides, padding)
+    cols = _im2col(xp, kh, kw, strides, out_h, out_w)
+    return _conv2d_backward(grad_output, x.shape, kernel, cols, strides, padding, input_grad)
+
+
+# --------------------------------------------------------------------------------- the layer
+class Conv2D(Layer):
+    """2-D convolution layer, ``keras.layers.Conv2D``'s twin (channels-last).
+
+    Parameters
+    ----------
+    filters : int
+        Number of filters, the output's channels.
+    kernel_size : int or (int, int)
+        ``(kh, kw)``.
+    strides : int or (int, int)
+        ``(s_h, s_w)``.
+    padding : {'valid', 'same'}
+        ``'same'`` pads with zeros as TensorFlow does (see :func:`padding_split`).
+    activation : str or None
+        A Keras activation name (see :func:`dlcourse.scratch.activations.names`); ``None`` is
+        linear.
+    use_bias : bool
+    kernel_initializer, bias_initializer : str or callable
+        Keras names, or ``f(shape, rng, dtype)``.
+    kernel_regularizer : None, str or Regularizer
+        Stored in ``regularizers["kernel"]``; its penalty is added by the model.
+    name : str, optional
+    seed : int, optional
+        Seed of the weight initialisation.
+
+    Attributes
+    ----------
+    params : dict
+        ``kernel`` of shape ``(kh, kw, in_channels, filters)`` and ``bias`` of shape
+        ``(filters,)``, as in Keras (the same order as ``get_weights()``).
+    input_grad : bool
+        When False, ``backward`` fills :attr:`grads` but skips ``∂J/∂x`` and returns None: set
+        it on the first layer of a network, whose input gradient nobody uses.
+
+    Notes
+    -----
+    Forward, with ``f`` the activation:
+
+        z[b, r, q, k] = bias[k] + Σ_{i,j,c} x_pad[b, r·s_h + i, q·s_w + j, c] · W[i, j, c, k]
+        a = f(z)
+
+    Backward: ``∂J/∂z = ∂J/∂a ⊙ f'(z)``, then :func:`conv2d_backward` gives ``∂J/∂W``,
+    ``∂J/∂bias`` and ``∂J/∂x`` from ``∂J/∂z``.
+    """
+
+    weight_names = ("kernel", "bias")
+    input_ranks = (4,)
+    input_layout = "(batch, height, width, channels)"
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None,
+                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, name=None, seed=None):
+        super().__init__(name=name, seed=seed)
+        owner = repr(self)
+        if isinstance(filters, bool) or not isinstance(filters, numbers.Integral) or filters < 1:
+            raise ValueError(self.error(f"filters must be a positive int, got {filters!r}"))
+        self.filters = int(filters)
+        self.kernel_size = as_pair(kernel_size, "kernel_size", owner)
+        self.strides = as_pair(strides, "strides", owner)
+        self.padding = check_padding(padding, owner)
+        self.activation = activations.get(activation, owner)
+        if not isinstance(use_bias, bool):
+            raise TypeError(self.error(f"use_bias must be True or False, got {use_bias!r}"))
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer, owner)
+        self.bias_initializer = initializers.get(bias_initializer, owner)
+        kernel_regularizer = regularizers.get(kernel_regularizer, owner)
+        if kernel_regularizer is not None:
+            self.regularizers["kernel"] = kernel_regularizer
+        self.input_grad = True
+
+    @property
+    def kernel_regularizer(self):
+        """The kernel's penalty (or None), as Keras's attribute of the same name."""
+        return self.regularizers.get("kernel")
+
+    def _check_spatial(self, shape) -> None:
+        if self.padding == "valid" and (shape[1] < self.kernel_size[0]
+                                        or shape[2] < self.kernel_size[1]):
+            raise ValueError(self.error(
+                f"with padding 'valid' the image must be at least as large as the kernel "
+                f"{self.kernel_size}, got input of shape {tuple(shape)}; use padding='same' or "
+                "a smaller kernel"))
+
+    def _check_input(self, x) -> np.ndarray:
+        x = super()._check_input(x)
+        # Like Keras, only the channels are fixed by the first call; the image size may change.
+        if self.built and x.shape[-1] != self.input_shape[-1]:
+            raise ValueError(self.error(
+                f"expected input with {self.input_shape[-1]} channels (last axis) as on its "
+                f"first call, got shape {x.shape}"))
+        self._check_spatial(x.shape)
+        return x
+
+    def build(self, input_shape) -> None:
+        """Create ``kernel`` (kh, kw, in_channels, filters) and ``bias`` (filters,)."""
+        input_shape = tuple(input_shape)
+        if len(input_shape) != 4:
+            raise ValueError(self.error(
+                f"expected input of rank 4 {self.input_layout}, got shape {input_shape}"))
+        self._check_spatial(input_shape)
+        # Only the channel count is fixed; None lets later batches have other image sizes.
+        self.input_shape = (None, None, input_shape[-1])
+        rng = get_rng(self.seed)
+        kernel_shape = (*self.kernel_size, input_shape[-1], self.filters)
+        self.add_weight("kernel", self.kernel_initializer(kernel_shape, rng, self.dtype))
+        if self.use_bias:
+            self.add_weight("bias", self.bias_initializer((self.filters,), rng, self.dtype))
+
+    def compute_output_shape(self, input_shape) -> tuple:
+        """``(batch, out_height, out_width, filters)``; unknown sizes (None) stay None."""
+        batch, h, w, _ = input_shape
+        out = [None if n is None else conv_output_size(n, k, s, self.padding)
+               for n, k, s in zip((h, w), self.kernel_size, self.strides, strict=True)]
+        return (batch, *out, self.filters)
+
+    def _forward(self, x, training):
+        z, cols = _conv2d_forward(x, self.params["kernel"], self.params.get("bias"),
+                                  self.strides, self.padding)
+        a = self.activation.forward(z)
+        self.cache = {"x_shape": x.shape, "cols": cols, "z": z, "a": a}
+        return a
+
+    def _backward(self, grad_output):
+        cache = self.cache
+        if self.activation.name == "linear":
+            grad_z = grad_output  # f'(z) = 1: skip a multiplication by ones
+        else:
+            grad_z = self.activation.backward(cache["z"], cache["a"], grad_output)
+        grad_x, grad_kernel, grad_bias = _conv2d_backward(
+            grad_z, cache["x_shape"], self.params["kernel"], cache["cols"], self.strides,
+            self.padding, self.input_grad)
+        self.grads["kernel"][...] = grad_kernel
+        if self.use_bias:
+            self.grads["bias"][...] = grad_bias
+        return grad_x

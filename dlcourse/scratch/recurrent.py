@@ -1,0 +1,466 @@
+r"""The simple recurrent network: one step, the forward pass, backpropagation through time.
+
+The course writes the recurrence with column vectors,
+
+.. math::
+
+    h_t = \sigma(W_{hh} h_{t-1} + W_{xh} x_t + b_h), \qquad h_{-1} = 0,
+
+and Keras stores the same weights for row vectors (a batch is a stack of rows):
+``h_t = f(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)``, so
+``W_xh = kernelᵀ`` and ``W_hh = recurrent_kernelᵀ``. This module uses Keras's layout throughout:
+``x`` is ``(batch, time, features)``, ``kernel`` ``(features, units)``, ``recurrent_kernel``
+``(units, units)``, ``bias`` ``(units,)``, the hidden states ``h`` ``(batch, time, units)``.
+
+Each operation comes twice with identical signatures: ``*_naive`` loops over examples and time
+steps and reads like the formulas (the book shows it); the fast version loops over time only,
+which the recursion cannot avoid, and does everything else in a few large matrix products
+(the layer uses it). A test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import NamedTuple
+
+import numpy as np
+
+from dlcourse.scratch import activations, initializers, regularizers
+from dlcourse.scratch.base import Layer, get_rng
+
+__all__ = ["RNNGradients", "SimpleRNN", "rnn_backward", "rnn_backward_naive", "rnn_forward",
+           "rnn_forward_naive", "rnn_step"]
+
+
+class RNNGradients(NamedTuple):
+    """What backpropagation through time returns, by name.
+
+    Attributes
+    ----------
+    grad_x : ndarray, shape (batch, time, features)
+        ``dJ/dx_t`` for every step.
+    grad_kernel : ndarray, shape (features, units)
+        ``dJ/d kernel``, summed over the batch and the time steps.
+    grad_recurrent_kernel : ndarray, shape (units, units)
+        ``dJ/d recurrent_kernel``, summed over the batch and the time steps.
+    grad_bias : ndarray, shape (units,)
+        ``dJ/d bias``, summed over the batch and the time steps.
+    grad_h_steps : ndarray, shape (batch, time, units)
+        The total ``dJ/dh_t`` at every step: the gradient arriving directly at ``h_t`` plus
+        everything that flows back into it from later steps. Its norm against ``t`` shows
+        vanishing or exploding gradients.
+    grad_h0 : ndarray, shape (batch, units)
+        ``dJ/dh0``, the gradient with respect to the initial state.
+    """
+
+    grad_x: np.ndarray
+    grad_kernel: np.ndarray
+    grad_recurrent_kernel: np.ndarray
+    grad_bias: np.ndarray
+    grad_h_steps: np.ndarray
+    grad_h0: np.ndarray
+
+
+# ------------------------------------------------------------------------------ helpers
+# The backward pass keeps the hidden states h = f(z), not z, so each derivative is written in
+# terms of the output: tanh' = 1 − h², σ' = h (1 − h), relu' = [h > 0].
+_DERIVATIVES_FROM_OUTPUT = {
+    "linear": lambda a: np.ones_like(a),
+    "tanh": lambda a: 1.0 - a * a,
+    "sigmoid": lambda a: a * (1.0 - a),
+    "relu": lambda a: (a > 0).astype(a.dtype),
+}
+
+
+def _activation(activation, where: str) -> activations.ActivationFunction:
+    act = activations.get(activation, owner=where)
+    if act.name not in _DERIVATIVES_FROM_OUTPUT and act.name != "softmax":
+        raise ValueError(f"{where}: activation {act.name!r} has no backward rule here; expected "
+                         f"one of {sorted([*_DERIVATIVES_FROM_OUTPUT, 'softmax'])}")
+    return act
+
+
+def _grad_z(act: activations.ActivationFunction, a: np.ndarray, grad_a: np.ndarray):
+    """``dJ/dz`` from ``a = f(z)`` and ``dJ/da``, without ``z``."""
+    if act.name == "softmax":  # its derivative is a Jacobian, not elementwise
+        return activations.softmax_backward(a, grad_a)
+    return grad_a * _DERIVATIVES_FROM_OUTPUT[act.name](a)
+
+
+def _check_shapes(where: str, x, kernel, recurrent_kernel, bias=None, h0=None, h=None,
+                  grad_h=None) -> None:
+    x, kernel, recurrent_kernel = np.asarray(x), np.asarray(kernel), np.asarray(recurrent_kernel)
+    if x.ndim != 3:
+        raise ValueError(f"{where}: expected x of rank 3 (batch, time, features), "
+                         f"got shape {x.shape}")
+    batch, time, features = x.shape
+    units = recurrent_kernel.shape[-1]
+    expected = {"kernel": (kernel, (features, units)),
+                "recurrent_kernel": (recurrent_kernel, (units, units)),
+                "bias": (bias, (units,)), "h0": (h0, (batch, units)),
+                "h": (h, (batch, time, units)), "grad_h": (grad_h, (batch, time, units))}
+    for name, (value, shape) in expected.items():
+        if value is not None and np.shape(value) != shape:
+            raise ValueError(f"{where}: expected {name} of shape {shape} for x of shape "
+                             f"{x.shape} and {units} units, got shape {np.shape(value)}")
+
+
+def _initial_state(h0, batch: int, units: int, dtype) -> np.ndarray:
+    return np.zeros((batch, units), dtype=dtype) if h0 is None else np.asarray(h0, dtype=dtype)
+
+
+# ------------------------------------------------------------------------------ forward
+def rnn_step(x_t, h_prev, kernel, recurrent_kernel, bias, activation="tanh"):
+    r"""One step of the recurrence: ``h_t = f(x_t @ kernel + h_prev @ recurrent_kernel + bias)``.
+
+    Parameters
+    ----------
+    x_t : ndarray, shape (batch, features) or (features,)
+        The input at step ``t``.
+    h_prev : ndarray, shape (batch, units) or (units,)
+        The previous hidden state ``h_{t-1}``.
+    kernel : ndarray, shape (features, units)
+        ``W_xhᵀ``.
+    recurrent_kernel : ndarray, shape (units, units)
+        ``W_hhᵀ``.
+    bias : ndarray of shape (units,), or None
+        ``b_h``; ``None`` for no bias.
+    activation : str or ActivationFunction
+        Keras name of ``f`` (``"tanh"``, ``"relu"``, ``"sigmoid"``, ...).
+
+    Returns
+    -------
+    h_t : ndarray, shape (batch, units) or (units,)
+
+    Notes
+    -----
+    .. math::
+
+        h_t = f(W_{hh} h_{t-1} + W_{xh} x_t + b_h)
+            = f(x_t K + h_{t-1} R + b)  \text{ (row vectors)}, \quad K = W_{xh}^\top,\;
+            R = W_{hh}^\top.
+    """
+    z = x_t @ kernel + h_prev @ recurrent_kernel
+    if bias is not None:
+        z = z + bias
+    return _activation(activation, "rnn_step()").forward(z)
+
+
+def rnn_forward_naive(x, kernel, recurrent_kernel, bias, activation="tanh", h0=None):
+    r"""All hidden states of a simple RNN, one example and one step at a time (for reading).
+
+    Parameters
+    ----------
+    x : ndarray, shape (batch, time, features)
+        The input sequences.
+    kernel : ndarray, shape (features, units)
+        ``W_xhᵀ``.
+    recurrent_kernel : ndarray, shape (units, units)
+        ``W_hhᵀ``.
+    bias : ndarray of shape (units,), or None
+        ``b_h``; ``None`` for no bias.
+    activation : str or ActivationFunction
+        Keras name of ``f``.
+    h0 : ndarray of shape (batch, units), optional
+        The initial state; zeros by default, as in Keras.
+
+    Returns
+    -------
+    h : ndarray, shape (batch, time, units)
+        ``h[:, t]`` is ``h_t``; ``h[:, -1]`` is what a ``SimpleRNN`` returns by default.
+
+    Notes
+    -----
+    .. math::
+
+        h_t = f(x_t K + h_{t-1} R + b), \quad t = 0, \dots, T-1, \quad h_{-1} = h_0.
+    """
+    x, kernel, recurrent_kernel = np.asarray(x), np.asarray(kernel), np.asarray(recurrent_kernel)
+    _check_shapes("rnn_forward_naive()", x, kernel, recurrent_kernel, bias, h0)
+    act = _activation(activation, "rnn_forward_naive()")
+    batch, time, _ = x.shape
+    units = recurrent_kernel.shape[1]
+    h0 = _initial_state(h0, batch, units, np.result_type(x, kernel))
+    h = np.zeros((batch, time, units), dtype=h0.dtype)
+    for n in range(batch):
+        h_prev = h0[n]
+        for t in range(time):
+            h[n, t] = rnn_step(x[n, t], h_prev, kernel, recurrent_kernel, bias, act)
+            h_prev = h[n, t]
+    return h
+
+
+def rnn_forward(x, kernel, recurrent_kernel, bias, activation="tanh", h0=None):
+    """All hidden states of a simple RNN, vectorised over the batch (the layers' version).
+
+    Same parameters, result and formula as :func:`rnn_forward_naive`. The input part
+    ``x_t @ kernel + bias`` does not depend on the previous state, so it is computed for every
+    step in one matrix product before the loop; only ``h_{t-1} @ recurrent_kernel`` and ``f``
+    remain inside it.
+    """
+    x, kernel, recurrent_kernel = np.asarray(x), np.asarray(kernel), np.asarray(recurrent_kernel)
+    _check_shapes("rnn_forward()", x, kernel, recurrent_kernel, bias, h0)
+    act = _activation(activation, "rnn_forward()")
+    batch, time, features = x.shape
+    units = recurrent_kernel.shape[1]
+    h0 = _initial_state(h0, batch, units, np.result_type(x, kernel))
+    # Time-major storage makes every h[t] one contiguous (batch, units) block.
+    xw = (x.reshape(batch * time, features) @ kernel).reshape(batch, time, units)
+    if bias is not None:
+        xw += bias
+    xw = xw.transpose(1, 0, 2)  # (time, batch, units), a view
+    h = np.empty((time, batch, units), dtype=h0.dtype)
+    h_prev = h0
+    for t in range(time):
+        z = np.matmul(h_prev, recurrent_kernel, out=h[t])
+        z += xw[t]
+        if act.name == "tanh":  # the common case, without a temporary
+            np.tanh(z, out=z)
+        else:
+            h[t] = act.forward(z)
+        h_prev = h[t]
+    return h.transpose(1, 0, 2)
+
+
+# ------------------------------------------------------------------------------ backward
+def rnn_backward_naive(grad_h, x, h, kernel, recurrent_kernel, activation="tanh", h0=None):
+    r"""Backpropagation through time, one example and one step at a time (for reading).
+
+    Parameters
+    ----------
+    grad_h : ndarray, shape (batch, time, units)
+        The gradient of the loss with respect to each output ``h_t`` directly (zero except at
+        the last step when only the last state is used).
+    x : ndarray, shape (batch, time, features)
+        The input of the forward pass.
+    h : ndarray, shape (batch, time, units)
+        The hidden states the forward pass returned.
+    kernel : ndarray, shape (features, units)
+        ``W_xhᵀ``.
+    recurrent_kernel : ndarray, shape (units, units)
+        ``W_hhᵀ``.
+    activation : str or ActivationFunction
+        Keras name of ``f``, as in the forward pass.
+    h0 : ndarray of shape (batch, units), optional
+        The initial state of the forward pass; zeros by default.
+
+    Returns
+    -------
+    RNNGradients
+        ``grad_x`` (batch, time, features), ``grad_kernel`` (features, units),
+        ``grad_recurrent_kernel`` (units, units), ``grad_bias`` (units,),
+        ``grad_h_steps`` (batch, time, units), ``grad_h0`` (batch, units).
+
+    Notes
+    -----
+    Going backwards from ``t = T-1``, with ``δ_T = 0`` the gradient flowing back from the future:
+
+    .. math::
+
+        \frac{\partial J}{\partial h_t} = g_t + \delta_{t+1}, \quad
+        \frac{\partial J}{\partial z_t} = \frac{\partial J}{\partial h_t} \odot f'(z_t), \quad
+        \delta_t = \frac{\partial J}{\partial z_t} R^\top,
+
+    where ``g_t = grad_h[:, t]`` and ``δ_t`` reaches ``h_{t-1}``. The same weights serve every
+    step, so their gradients are sums over the steps (and the batch):
+
+    .. math::
+
+        \frac{\partial J}{\partial K} = \sum_t x_t^\top \frac{\partial J}{\partial z_t}, \quad
+        \frac{\partial J}{\partial R} = \sum_t h_{t-1}^\top \frac{\partial J}{\partial z_t}, \quad
+        \frac{\partial J}{\partial b} = \sum_t \frac{\partial J}{\partial z_t}, \quad
+        \frac{\partial J}{\partial x_t} = \frac{\partial J}{\partial z_t} K^\top.
+
+    ``δ_t`` is multiplied by ``R^\top`` and ``f'`` once per step: over many steps it shrinks
+    (vanishing gradients) or grows (exploding gradients) geometrically.
+    """
+    x, h, grad_h = np.asarray(x), np.asarray(h), np.asarray(grad_h)
+    kernel, recurrent_kernel = np.asarray(kernel), np.asarray(recurrent_kernel)
+    _check_shapes("rnn_backward_naive()", x, kernel, recurrent_kernel, h0=h0, h=h, grad_h=grad_h)
+    act = _activation(activation, "rnn_backward_naive()")
+    batch, time, features = x.shape
+    units = recurrent_kernel.shape[1]
+    h0 = _initial_state(h0, batch, units, h.dtype)
+    grad_x = np.zeros_like(x, dtype=h.dtype)
+    grad_kernel = np.zeros((features, units), dtype=h.dtype)
+    grad_recurrent_kernel = np.zeros((units, units), dtype=h.dtype)
+    grad_bias = np.zeros(units, dtype=h.dtype)
+    grad_h_steps = np.zeros_like(h)
+    grad_h0 = np.zeros_like(h0)
+    for n in range(batch):
+        grad_from_future = np.zeros(units, dtype=h.dtype)
+        for t in reversed(range(time)):
+            h_prev = h[n, t - 1] if t > 0 else h0[n]
+            grad_h_t = grad_h[n, t] + grad_from_future
+            grad_h_steps[n, t] = grad_h_t
+            grad_z = _grad_z(act, h[n, t], grad_h_t)
+            grad_x[n, t] = kernel @ grad_z
+            grad_kernel += np.outer(x[n, t], grad_z)
+            grad_recurrent_kernel += np.outer(h_prev, grad_z)
+            grad_bias += grad_z
+            grad_from_future = recurrent_kernel @ grad_z
+        grad_h0[n] = grad_from_future
+    return RNNGradients(grad_x, grad_kernel, grad_recurrent_kernel, grad_bias, grad_h_steps,
+                        grad_h0)
+
+
+def rnn_backward(grad_h, x, h, kernel, recurrent_kernel, activation="tanh", h0=None):
+    """Backpropagation through time, vectorised over the batch (the layers' version).
+
+    Same parameters, result and formulas as :func:`rnn_backward_naive`. Only the recursion
+    ``δ_t = (dJ/dz_t) Rᵀ`` needs the loop; the weight and input gradients are sums over all steps
+    of products with ``dJ/dz_t``, so they are computed after it in one matrix product each.
+    """
+    x, h, grad_h = np.asarray(x), np.asarray(h), np.asarray(grad_h)
+    kernel, recurrent_kernel = np.asarray(kernel), np.asarray(recurrent_kernel)
+    _check_shapes("rnn_backward()", x, kernel, recurrent_kernel, h0=h0, h=h, grad_h=grad_h)
+    act = _activation(activation, "rnn_backward()")
+    batch, time, features = x.shape
+    units = recurrent_kernel.shape[1]
+    dtype = h.dtype
+    h0 = _initial_state(h0, batch, units, dtype)
+    # Time-major views, the layout rnn_forward stores h in: each step's slice is contiguous.
+    h_tm = h.transpose(1, 0, 2)
+    grad_h_tm = grad_h.astype(dtype, copy=False).transpose(1, 0, 2)
+    elementwise = act.name != "softmax"
+    if elementwise:
+        f_prime = _DERIVATIVES_FROM_OUTPUT[act.name](h_tm)  # f'(z_t) for every step at once
+    grad_h_steps = np.empty((time, batch, units), dtype=dtype)
+    grad_z = np.empty((time, batch, units), dtype=dtype)
+    recurrent_kernel_t = recurrent_kernel.T
+    grad_from_future = np.zeros((batch, units), dtype=dtype)
+    for t in range(time - 1, -1, -1):
+        np.add(grad_h_tm[t], grad_from_future, out=grad_h_steps[t])
+        if elementwise:
+            np.multiply(grad_h_steps[t], f_prime[t], out=grad_z[t])
+        else:
+            grad_z[t] = _grad_z(act, h_tm[t], grad_h_steps[t])
+        np.matmul(grad_z[t], recurrent_kernel_t, out=grad_from_future)
+    # Back to batch-major, the order of x, for the products that sum over batch and time.
+    grad_z_rows = grad_z.transpose(1, 0, 2).reshape(batch * time, units)
+    x_rows = x.reshape(batch * time, features)
+    h_prev_rows = np.concatenate([h0[:, None], h[:, :-1]], axis=1).reshape(batch * time, units)
+    return RNNGradients(
+        grad_x=(grad_z_rows @ kernel.T).reshape(batch, time, features),
+        grad_kernel=x_rows.T @ grad_z_rows,
+        grad_recurrent_kernel=h_prev_rows.T @ grad_z_rows,
+        grad_bias=grad_z_rows.sum(axis=0),
+        grad_h_steps=grad_h_steps.transpose(1, 0, 2),
+        grad_h0=grad_from_future,
+    )
+
+
+# ------------------------------------------------------------------------------ the layer
+class SimpleRNN(Layer):
+    r"""Fully connected recurrent layer, Keras's ``SimpleRNN``.
+
+    Parameters
+    ----------
+    units : int
+        Size of the hidden state.
+    activation : str or None
+        Keras name of ``f``; ``"tanh"`` by default, ``None`` is the identity.
+    return_sequences : bool
+        Return every hidden state ``(batch, time, units)`` instead of the last ``(batch, units)``.
+    use_bias : bool
+        Whether to add ``bias``.
+    kernel_initializer, recurrent_initializer, bias_initializer : str or callable
+        Keras initializer names, or ``f(shape, rng, dtype)``; the recurrent kernel is orthogonal
+        by default.
+    kernel_regularizer : None, str or Regularizer
+        Penalty on the kernel, added to the loss by the model.
+    name : str, optional
+        The layer's name, used in error messages.
+    seed : int, optional
+        Seed of the weight initialisation.
+
+    Attributes
+    ----------
+    params : dict
+        ``kernel`` (features, units) ``= W_xhᵀ``, ``recurrent_kernel`` (units, units)
+        ``= W_hhᵀ`` and ``bias`` (units,) ``= b_h``, as in Keras.
+    grad_h_steps : ndarray of shape (batch, time, units), or None
+        The total ``dJ/dh_t`` at every step from the last ``backward`` call, for plotting
+        vanishing and exploding gradients.
+
+    Notes
+    -----
+    Forward, for ``x`` of shape ``(batch, time, features)`` and ``h_{-1} = 0``:
+
+    .. math::
+
+        h_t = \sigma(W_{hh} h_{t-1} + W_{xh} x_t + b_h)
+            = f(x_t K + h_{t-1} R + b), \quad K = W_{xh}^\top, \; R = W_{hh}^\top.
+
+    Backward is backpropagation through time (:func:`rnn_backward_naive` states the formulas);
+    with ``return_sequences=False`` the output's gradient arrives at the last step only.
+    """
+
+    weight_names = ("kernel", "recurrent_kernel", "bias")
+    input_ranks = (3,)
+    input_layout = "(batch, time, features)"
+
+    def __init__(self, units: int, activation: str | None = "tanh",
+                 return_sequences: bool = False, use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", kernel_regularizer=None, name: str | None = None,
+                 seed: int | None = None):
+        super().__init__(name=name, seed=seed)
+        if isinstance(units, (bool, np.bool_)) or not isinstance(units, numbers.Integral) \
+                or units < 1:
+            raise ValueError(self.error(f"units must be a positive integer, got {units!r}"))
+        self.units = int(units)
+        self.activation = _activation(activation, repr(self))
+        for flag, value in (("return_sequences", return_sequences), ("use_bias", use_bias)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(self.error(f"{flag} must be True or False, got {value!r}"))
+        self.return_sequences = bool(return_sequences)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer, owner=repr(self))
+        self.recurrent_initializer = initializers.get(recurrent_initializer, owner=repr(self))
+        self.bias_initializer = initializers.get(bias_initializer, owner=repr(self))
+        self.kernel_regularizer = regularizers.get(kernel_regularizer, owner=repr(self))
+        if self.kernel_regularizer is not None:
+            self.regularizers["kernel"] = self.kernel_regularizer
+        self.grad_h_steps: np.ndarray | None = None
+
+    def build(self, input_shape: tuple) -> None:
+        """Create the weights for inputs ``(batch, time, features)``."""
+        features = input_shape[-1]
+        rng = get_rng(self.seed)
+        self.add_weight("kernel", self.kernel_initializer((features, self.units), rng, self.dtype))
+        self.add_weight("recurrent_kernel",
+                        self.recurrent_initializer((self.units, self.units), rng, self.dtype))
+        if self.use_bias:
+            self.add_weight("bias", self.bias_initializer((self.units,), rng, self.dtype))
+        self.input_shape = (None, features)  # any sequence length, as in Keras
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        if self.return_sequences:
+            return (input_shape[0], input_shape[1], self.units)
+        return (input_shape[0], self.units)
+
+    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        if x.shape[1] == 0:
+            raise ValueError(self.error(f"expected at least one time step, got shape {x.shape}"))
+        h = rnn_forward(x, self.params["kernel"], self.params["recurrent_kernel"],
+                        self.params.get("bias"), self.activation)
+        self.cache = {"x": x, "h": h}
+        return h if self.return_sequences else h[:, -1]
+
+    def _backward(self, grad_output: np.ndarray) -> np.ndarray:
+        x, h = self.cache["x"], self.cache["h"]
+        if self.return_sequences:
+            grad_h = grad_output
+        else:  # only the last state was used: the other steps get gradient from it alone
+            grad_h = np.zeros_like(h)
+            grad_h[:, -1] = grad_output
+        grads = rnn_backward(grad_h, x, h, self.params["kernel"], self.params["recurrent_kernel"],
+                             self.activation)
+        # In place, so that an optimizer holding these arrays sees the new values.
+        self.grads["kernel"][...] = grads.grad_kernel
+        self.grads["recurrent_kernel"][...] = grads.grad_recurrent_kernel
+        if self.use_bias:
+            self.grads["bias"][...] = grads.grad_bias
+        self.grad_h_steps = grads.grad_h_steps
+        return grads.grad_x
