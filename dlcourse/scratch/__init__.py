@@ -22,13 +22,14 @@ from dlcourse.scratch.losses import (
     SparseCategoricalCrossentropy,
 )
 from dlcourse.scratch.model import History, Input, Sequential, TrainingDivergedError
+from dlcourse.scratch.normalization import BatchNormalization
 from dlcourse.scratch.optimizers import SGD, Adam, RMSprop
 from dlcourse.scratch.pooling import MaxPooling2D
 from dlcourse.scratch.recurrent import SimpleRNN
 from dlcourse.scratch.regularizers import L1, L1L2, L2
 
 __all__ = [
-    "L1", "L1L2", "L2", "SGD", "Activation", "Adam", "BinaryCrossentropy",
+    "L1", "L1L2", "L2", "SGD", "Activation", "Adam", "BatchNormalization", "BinaryCrossentropy",
     "CategoricalCrossentropy", "Conv2D", "Dense", "Dropout", "Flatten", "History", "Input",
     "Layer", "MaxPooling2D", "MeanSquaredError", "RMSprop", "Sequential", "SimpleRNN",
     "SparseCategoricalCrossentropy", "TrainingDivergedError", "activations", "get_rng",

@@ -1,0 +1,210 @@
+"""Batch normalisation, Keras's ``BatchNormalization``, forward and backward in NumPy.
+
+In training, each feature is standardised with the mean and variance of the current batch, then
+scaled and shifted by two learned vectors; running averages of those batch statistics are kept for
+inference, when the layer uses them instead (so that a prediction does not depend on the other
+examples of its batch).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from dlcourse.scratch.base import Layer
+
+__all__ = ["BatchNormalization"]
+
+
+def _check_flag(layer: Layer, name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(layer.error(f"{name} must be True or False, got {value!r}"))
+    return bool(value)
+
+
+class BatchNormalization(Layer):
+    r"""Normalise each feature over the batch, then scale and shift: Keras's ``BatchNormalization``.
+
+    Parameters
+    ----------
+    axis : int
+        The feature axis, kept; the statistics are taken over every other axis (``-1``: the
+        channels of ``(batch, height, width, channels)`` images, the features of
+        ``(batch, features)``). Not the batch axis.
+    momentum : float in [0, 1]
+        Weight of the old value in the running averages (Keras's default 0.99).
+    epsilon : float > 0
+        Added to the variance before the square root (Keras's default 1e-3).
+    center : bool
+        Learn the shift ``beta`` (otherwise it is 0).
+    scale : bool
+        Learn the scale ``gamma`` (otherwise it is 1).
+    name : str, optional
+        The layer's name, used in error messages.
+
+    Attributes
+    ----------
+    params : dict
+        ``gamma`` and ``beta`` (if ``scale``/``center``), ``moving_mean``, ``moving_variance``,
+        each of shape ``(features,)``, in Keras's order and with Keras's initial values
+        (ones, zeros, zeros, ones).
+    grads : dict
+        ``gamma`` and ``beta`` only: the moving statistics are not trained by gradient descent
+        (Keras's non-trainable weights), so the optimizer never sees them.
+
+    Notes
+    -----
+    For one feature with values :math:`x_1, \dots, x_m` over the batch (and the spatial axes), in
+    training mode:
+
+    .. math::
+
+        \mu = \frac{1}{m}\sum_i x_i, \quad
+        \sigma^2 = \frac{1}{m}\sum_i (x_i - \mu)^2, \quad
+        \hat x_i = \frac{x_i - \mu}{\sqrt{\sigma^2 + \varepsilon}}, \quad
+        y_i = \gamma \hat x_i + \beta,
+
+    and the running averages move towards the batch statistics (the *biased* variance, as Keras 3
+    uses):
+
+    .. math::
+
+        \mu_{\text{moving}} \leftarrow \text{momentum} \cdot \mu_{\text{moving}}
+        + (1 - \text{momentum}) \mu, \qquad
+        \sigma^2_{\text{moving}} \leftarrow \text{momentum} \cdot \sigma^2_{\text{moving}}
+        + (1 - \text{momentum}) \sigma^2.
+
+    Backward, with :math:`g_i = \partial J / \partial y_i`: because :math:`\mu` and
+    :math:`\sigma^2` depend on every :math:`x_i`, the input gradient has two correction terms,
+
+    .. math::
+
+        \frac{\partial J}{\partial \gamma} = \sum_i g_i \hat x_i, \quad
+        \frac{\partial J}{\partial \beta} = \sum_i g_i, \quad
+        \frac{\partial J}{\partial x_i} = \frac{\gamma}{m\sqrt{\sigma^2 + \varepsilon}}
+        \Big(m g_i - \sum_j g_j - \hat x_i \sum_j g_j \hat x_j\Big).
+
+    In inference mode the moving statistics replace :math:`\mu, \sigma^2`; they are constants,
+    so the layer is an affine map and
+    :math:`\partial J / \partial x_i = \gamma g_i / \sqrt{\sigma^2_{\text{moving}} + \varepsilon}`.
+    """
+
+    weight_names = ("gamma", "beta", "moving_mean", "moving_variance")
+    #: The weights trained by gradient descent; the moving statistics are updated by ``forward``.
+    trainable_names = ("gamma", "beta")
+    input_layout = "(batch, ..., features)"
+
+    def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
+                 center: bool = True, scale: bool = True, name: str | None = None):
+        super().__init__(name=name)
+        if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, numbers.Integral):
+            raise TypeError(self.error(f"axis must be an integer, got {axis!r}"))
+        self.axis = int(axis)
+        if isinstance(momentum, (bool, np.bool_)) or not isinstance(momentum, numbers.Real) \
+                or not 0 <= momentum <= 1:
+            raise ValueError(self.error(f"momentum must be a number in [0, 1], got {momentum!r}"))
+        self.momentum = float(momentum)
+        if isinstance(epsilon, (bool, np.bool_)) or not isinstance(epsilon, numbers.Real) \
+                or not 0 < epsilon < np.inf:
+            raise ValueError(self.error(f"epsilon must be a number > 0, got {epsilon!r}"))
+        self.epsilon = float(epsilon)
+        self.center = _check_flag(self, "center", center)
+        self.scale = _check_flag(self, "scale", scale)
+
+    # ----------------------------------------------------------------------------- checks
+    def _feature_axis(self, ndim: int) -> int:
+        """``axis`` as a non-negative index for an input of rank ``ndim``, or a clear error."""
+        if not -ndim <= self.axis < ndim or self.axis % ndim == 0:
+            raise ValueError(self.error(
+                f"axis={self.axis} is not a feature axis of an input of rank {ndim}: it must be "
+                f"one of 1..{ndim - 1} (or -{ndim - 1}..-1); axis 0 is the batch"))
+        return self.axis % ndim
+
+    def _check_input(self, x) -> np.ndarray:
+        x = self._check_array(x)
+        if x.ndim < 2:
+            raise ValueError(self.error(
+                f"expected input of rank 2 or more {self.input_layout}, got shape {x.shape}"))
+        axis = self._feature_axis(x.ndim)
+        if x.shape[0] == 0:
+            raise ValueError(self.error(f"expected a non-empty batch, got shape {x.shape}"))
+        if self.built:
+            features = self.params["moving_mean"].shape[0]
+            if x.ndim != len(self.input_shape) + 1:
+                raise ValueError(self.error(
+                    f"expected input of rank {len(self.input_shape) + 1} as on its first call, "
+                    f"got shape {x.shape}"))
+            if x.shape[axis] != features:
+                raise ValueError(self.error(
+                    f"expected {features} features on axis {self.axis} as on its first call, "
+                    f"got shape {x.shape}"))
+        return x
+
+    # ----------------------------------------------------------------------------- building
+    def build(self, input_shape: tuple) -> None:
+        """Create ``gamma``, ``beta``, ``moving_mean`` and ``moving_variance``, ``(features,)``."""
+        axis = self._feature_axis(len(input_shape))
+        features = input_shape[axis]
+        if self.scale:
+            self.add_weight("gamma", np.ones(features))
+        if self.center:
+            self.add_weight("beta", np.zeros(features))
+        self.add_weight("moving_mean", np.zeros(features))
+        self.add_weight("moving_variance", np.ones(features))
+        # Only the feature axis is fixed by the weights, as Keras's InputSpec: the others may vary.
+        self.input_shape = tuple(features if i == axis else None
+                                 for i in range(1, len(input_shape)))
+        # The statistics are taken over every axis but the feature axis.
+        self._reduce_axes = tuple(i for i in range(len(input_shape)) if i != axis)
+        self._broadcast = tuple(features if i == axis else 1 for i in range(len(input_shape)))
+
+    def _ensure_built(self, input_shape: tuple, dtype) -> None:
+        was_built = self.built
+        super()._ensure_built(input_shape, dtype)
+        if not was_built:
+            # Only the trainable weights have gradients: what is not in ``grads`` is not
+            # handed to the optimizer by Sequential.grads_and_vars().
+            self.grads = {k: v for k, v in self.grads.items() if k in self.trainable_names}
+
+    # ----------------------------------------------------------------------------- passes
+    def _affine(self) -> tuple[np.ndarray | float, np.ndarray | float]:
+        gamma = self.params["gamma"].reshape(self._broadcast) if self.scale else 1.0
+        beta = self.params["beta"].reshape(self._broadcast) if self.center else 0.0
+        return gamma, beta
+
+    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        if training:
+            mean = x.mean(axis=self._reduce_axes, keepdims=True)
+            var = x.var(axis=self._reduce_axes, keepdims=True)  # biased: divides by m
+            m = self.momentum
+            self.params["moving_mean"][...] = (
+                self.params["moving_mean"] * m + mean.reshape(-1) * (1 - m))
+            self.params["moving_variance"][...] = (
+                self.params["moving_variance"] * m + var.reshape(-1) * (1 - m))
+        else:
+            mean = self.params["moving_mean"].reshape(self._broadcast)
+            var = self.params["moving_variance"].reshape(self._broadcast)
+        inv_std = 1.0 / np.sqrt(var + self.epsilon)
+        x_hat = (x - mean) * inv_std
+        gamma, beta = self._affine()
+        self.cache = {"x_hat": x_hat, "inv_std": inv_std, "training": training}
+        return gamma * x_hat + beta
+
+    def _backward(self, grad_output: np.ndarray) -> np.ndarray:
+        x_hat, inv_std = self.cache["x_hat"], self.cache["inv_std"]
+        axes = self._reduce_axes
+        sum_g = grad_output.sum(axis=axes, keepdims=True)
+        sum_g_xhat = (grad_output * x_hat).sum(axis=axes, keepdims=True)
+        # In place, so that an optimizer holding these arrays sees the new values.
+        if self.scale:
+            self.grads["gamma"][...] = sum_g_xhat.reshape(-1)
+        if self.center:
+            self.grads["beta"][...] = sum_g.reshape(-1)
+        if not self.input_grad:  # first layer of a model: dJ/dx is never used
+            return None
+        gamma, _ = self._affine()
+        if not self.cache["training"]:
+            return grad_output * (gamma * inv_std)  # constant statistics: an affine map
+        m = x_hat.size // sum_g.size  # values per feature that the statistics averaged
+        return (gamma * inv_std / m) * (m * grad_output - sum_g - x_hat * sum_g_xhat)
