@@ -6,6 +6,7 @@ deriving the strict one avoids two configurations drifting apart.
 """
 
 import argparse
+import os
 from pathlib import Path
 
 import yaml
@@ -20,11 +21,17 @@ def main() -> None:
     parser.add_argument("--output", required=True)
     args = parser.parse_args()
 
-    config = yaml.safe_load(Path(args.source).read_text(encoding="utf-8"))
+    source, output = Path(args.source).resolve(), Path(args.output).resolve()
+    config = yaml.safe_load(source.read_text(encoding="utf-8"))
     execute = config.setdefault("execute", {})
     execute["execute_notebooks"] = args.execute
-    Path(args.output).write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
-                                 encoding="utf-8")
+    # jupyter-book finds local extensions relative to the configuration file: keep them found.
+    extensions = config.get("sphinx", {}).get("local_extensions") or {}
+    for name, path in extensions.items():
+        extensions[name] = os.path.relpath(source.parent / path, output.parent)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
+                      encoding="utf-8")
 
 
 if __name__ == "__main__":
