@@ -47,7 +47,7 @@ book-strict: $(STAMP) vendor
 	$(BIN)/jupyter-book build . --config _build/_config.force.yml -W -n --keep-going
 
 lint: $(STAMP)
-	$(BIN)/ruff check dlcourse tests tools benchmarks
+	$(BIN)/ruff check .
 
 test-unit: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m pytest tests -m "not browser"
