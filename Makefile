@@ -49,7 +49,7 @@ book-strict: $(STAMP) vendor
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test-unit: $(STAMP)
+test-unit: $(STAMP) vendor
 	MPLBACKEND=Agg $(BIN)/python -m pytest tests -m "not browser"
 
 # (pytest exits 5 when it collects nothing: no chapter notebook yet is not a failure)
