@@ -7,6 +7,12 @@ Organised by concept, one concern per module:
 - :mod:`dlcourse.gradcheck`   centred finite differences and relative errors
 - :mod:`dlcourse.check`       self-checks for a learner's own implementations
 - :mod:`dlcourse.keras_ref`   the Keras twins (the only module that imports TensorFlow)
+- :mod:`dlcourse.text`, :mod:`dlcourse.augment`   corpora and vocabularies; digit augmentation
+- :mod:`dlcourse.compress`, :mod:`dlcourse.interpret`   quantization, pruning and counts;
+  saliency and occlusion maps
+- :mod:`dlcourse.plotting`, :mod:`dlcourse.widgets`, :mod:`dlcourse.surfaces`   figures,
+  widgets with their static fallbacks, loss surfaces
+- :mod:`dlcourse.timing`      the timing code shared by the benchmark and the chapters
 
 Importing ``dlcourse`` imports none of these, so ``import dlcourse.scratch`` stays instant.
 """
