@@ -1,0 +1,677 @@
+"""Smaller models, measured: int8 quantization, magnitude pruning, and what a model costs.
+
+NumPy only; nothing here imports TensorFlow.
+
+- **Quantization** (post-training, affine, as in Jacob et al., CVPR 2018, and TensorFlow
+  Lite): a real value ``r`` is stored as an 8-bit integer ``q`` with ``r ≈ S (q − Z)``, one
+  ``scale`` S and ``zero_point`` Z per tensor or per output channel.
+  :func:`quantization_params`, :func:`quantize`, :func:`dequantize`, and for whole models
+  :func:`quantize_weights` / :func:`dequantize_weights`, which return :class:`QuantizedTensor`.
+- **Pruning** by magnitude (Han et al., NeurIPS 2015): set the smallest weights to zero.
+  :func:`magnitude_mask`, :func:`prune_weights`, :func:`sparsity`.
+- **Costs** from the layers' shapes alone: parameters, floating-point operations and memory.
+  :func:`layer_cost`, :func:`model_costs`, :func:`count_params`, :func:`count_flops`,
+  :func:`memory_bytes`. They read only the layer arguments that the from-scratch layers share
+  with Keras (``units``, ``filters``, ``kernel_size``, ``strides``, ``padding``, ``pool_size``,
+  ``use_bias``), so they measure a ``keras.Sequential`` as well as a from-scratch one.
+
+FLOPs follow TensorFlow's profiler (``tf.compat.v1.profiler``) so that the two can be compared:
+a multiply-add counts 2, adding a bias 1 per output, a max pooling 1 per element of each window,
+a softmax 5 per output, other activations and reshapes 0. Counts are per example, for inference.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from dlcourse.scratch.conv import conv_output_size
+from dlcourse.scratch.model import Input
+
+__all__ = [
+    "INT8_MAX",
+    "INT8_MIN",
+    "LayerCost",
+    "QuantizedTensor",
+    "count_flops",
+    "count_params",
+    "dequantize",
+    "dequantize_weights",
+    "layer_cost",
+    "magnitude_mask",
+    "memory_bytes",
+    "model_costs",
+    "nbytes",
+    "prune_weights",
+    "quantization_params",
+    "quantize",
+    "quantize_tensor",
+    "quantize_weights",
+    "sparsity",
+]
+
+#: The range of a signed 8-bit integer.
+INT8_MIN, INT8_MAX = -128, 127
+
+
+# ------------------------------------------------------------------------------ quantization
+def _round_half_up(x: np.ndarray) -> np.ndarray:
+    # floor(x + 0.5): the rounding of TensorFlow's fake-quantization kernels, so that ties
+    # (exactly halfway between two integers) go the same way in both.
+    return np.floor(x + 0.5)
+
+
+def _axis(axis, ndim: int, func: str) -> int | None:
+    if axis is None:
+        return None
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) \
+            or not -ndim <= axis < ndim:
+        raise ValueError(f"{func}(): axis must be None (per tensor) or an axis of the "
+                         f"{ndim}-d array (per channel), got {axis!r}")
+    return int(axis) % ndim
+
+
+def _broadcastable(values, axis: int | None, ndim: int) -> np.ndarray:
+    """``values`` (a scalar or one value per channel) shaped to broadcast along ``axis``."""
+    values = np.asarray(values)
+    if axis is None:
+        return values
+    shape = [1] * ndim
+    shape[axis] = -1
+    return values.reshape(shape)
+
+
+def _check_qrange(qmin, qmax, func: str) -> tuple[int, int]:
+    if not (isinstance(qmin, (int, np.integer)) and isinstance(qmax, (int, np.integer))
+            and qmin < 0 < qmax):
+        raise ValueError(f"{func}(): need integers qmin < 0 < qmax, got qmin={qmin!r}, "
+                         f"qmax={qmax!r}")
+    return int(qmin), int(qmax)
+
+
+def _check_real(x, func: str) -> np.ndarray:
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+        raise TypeError(f"{func}(): expected a real-valued array, got dtype {x.dtype}")
+    if x.size == 0:
+        raise ValueError(f"{func}(): expected a non-empty array, got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{func}(): the array contains NaN or infinite values")
+    return x
+
+
+def quantization_params(x, axis=None, symmetric: bool = False, qmin: int = INT8_MIN,
+                        qmax: int = INT8_MAX):
+    r"""The scale and zero point that map the range of ``x`` onto the integers ``qmin..qmax``.
+
+    Parameters
+    ----------
+    x : array_like
+        The real values to be quantized (weights, or a sample of activations).
+    axis : int or None
+        ``None``: one scale and zero point for the whole tensor (per-tensor). An axis: one per
+        index along it (per-channel), e.g. ``-1`` for the output units of a Dense kernel
+        ``(n_in, units)`` or the filters of a Conv2D kernel ``(kh, kw, in, out)``.
+    symmetric : bool
+        ``False`` (affine): the range ``[min(x, 0), max(x, 0)]`` is mapped onto
+        ``[qmin, qmax]``. ``True``: ``[-m, m]`` with ``m = max |x|`` is mapped onto
+        ``[-qmax, qmax]`` and the zero point is 0 (what TensorFlow Lite uses for weights).
+    qmin, qmax : int
+        The integer range, -128 and 127 for int8.
+
+    Returns
+    -------
+    scale : float32 scalar or array of shape ``(x.shape[axis],)``
+        ``S > 0``, the real step between two consecutive integers.
+    zero_point : int32 scalar or array of the same shape
+        ``Z``, the integer that represents the real value 0 exactly.
+
+    Notes
+    -----
+    Affine (asymmetric) quantization, with ``r_min = min(x, 0)``, ``r_max = max(x, 0)``:
+
+    .. math::
+
+        S = \frac{r_{\max} - r_{\min}}{q_{\max} - q_{\min}}, \qquad
+        Z = \operatorname{round}\Big(q_{\min} - \frac{r_{\min}}{S}\Big).
+
+    The range always contains 0 so that 0 (a zero weight, ReLU's output, padding) is
+    represented exactly, as ``q = Z``. ``S`` is stored in float32 and rounded *up* to it, so that
+    ``qmax − qmin`` steps still cover the whole range: then every value of that range comes back
+    from :func:`quantize` and :func:`dequantize` within ``S / 2``. An all-zero tensor (or
+    channel) gets ``S = 1``.
+    """
+    x = _check_real(x, "quantization_params")
+    qmin, qmax = _check_qrange(qmin, qmax, "quantization_params")
+    axis = _axis(axis, x.ndim, "quantization_params")
+    reduce = None if axis is None else tuple(a for a in range(x.ndim) if a != axis)
+    x64 = x.astype(np.float64)
+    r_min = np.minimum(x64.min(axis=reduce), 0.0)
+    r_max = np.maximum(x64.max(axis=reduce), 0.0)
+    if symmetric:
+        scale = np.maximum(-r_min, r_max) / qmax
+    else:
+        scale = (r_max - r_min) / (qmax - qmin)
+    scale = np.where(scale > 0, scale, 1.0)
+    scale32 = scale.astype(np.float32)
+    # Round up to float32, never down, so that the integer range still covers [r_min, r_max].
+    scale32 = np.where(scale32.astype(np.float64) < scale,
+                       np.nextafter(scale32, np.float32(np.inf)), scale32).astype(np.float32)
+    if symmetric:
+        zero_point = np.zeros_like(scale32, dtype=np.int32)
+    else:
+        zero_point = np.clip(_round_half_up(qmin - r_min / scale32.astype(np.float64)),
+                             qmin, qmax).astype(np.int32)
+    if axis is None:
+        return np.float32(scale32), np.int32(zero_point)
+    return scale32, zero_point
+
+
+def quantize(x, scale, zero_point, axis=None, qmin: int = INT8_MIN, qmax: int = INT8_MAX):
+    r"""Real values to 8-bit integers: ``q = clip(round(x / S) + Z, qmin, qmax)``.
+
+    Parameters
+    ----------
+    x : array_like
+        Real values, any shape.
+    scale, zero_point : scalar or 1-d array
+        From :func:`quantization_params`; 1-d (one per channel) when ``axis`` is given.
+    axis : int or None
+        The channel axis of ``x`` that ``scale`` and ``zero_point`` run along (per-channel), or
+        None (per-tensor).
+    qmin, qmax : int
+        The integer range, -128 and 127 for int8.
+
+    Returns
+    -------
+    int8 array of the shape of ``x`` (int16/int32 if the range needs it)
+
+    Notes
+    -----
+    Rounding is half up, ``round(v) = ⌊v + 1/2⌋``, as in TensorFlow's fake-quantization ops.
+    Values outside the range that ``S`` and ``Z`` represent are clipped to ``qmin``/``qmax``.
+    """
+    x = _check_real(x, "quantize")
+    qmin, qmax = _check_qrange(qmin, qmax, "quantize")
+    axis = _axis(axis, x.ndim, "quantize")
+    scale = _broadcastable(np.asarray(scale, dtype=np.float64), axis, x.ndim)
+    zero_point = _broadcastable(np.asarray(zero_point, dtype=np.float64), axis, x.ndim)
+    if np.any(scale <= 0):
+        raise ValueError("quantize(): scale must be positive")
+    q = np.clip(_round_half_up(x.astype(np.float64) / scale) + zero_point, qmin, qmax)
+    dtype = np.int8 if (qmin >= -128 and qmax <= 127) else \
+        np.int16 if (qmin >= -2**15 and qmax < 2**15) else np.int32
+    return q.astype(dtype)
+
+
+def dequantize(q, scale, zero_point, axis=None, dtype=np.float32) -> np.ndarray:
+    """Integers back to real values: ``r = S (q − Z)``.
+
+    Parameters
+    ----------
+    q : integer array
+        From :func:`quantize`.
+    scale, zero_point : scalar or 1-d array
+        The same as given to :func:`quantize`.
+    axis : int or None
+        The channel axis (per-channel) or None (per-tensor).
+    dtype : numpy dtype
+        Of the result (computed in float64 first).
+
+    Returns
+    -------
+    array of the shape of ``q``
+    """
+    q = np.asarray(q)
+    if not np.issubdtype(q.dtype, np.integer):
+        raise TypeError(f"dequantize(): expected an integer array, got dtype {q.dtype}")
+    axis = _axis(axis, q.ndim, "dequantize")
+    scale = _broadcastable(np.asarray(scale, dtype=np.float64), axis, q.ndim)
+    zero_point = _broadcastable(np.asarray(zero_point, dtype=np.float64), axis, q.ndim)
+    return (scale * (q.astype(np.float64) - zero_point)).astype(dtype)
+
+
+@dataclass(frozen=True)
+class QuantizedTensor:
+    """An int8 tensor with its quantization parameters: ``real ≈ scale · (values − zero_point)``.
+
+    Attributes
+    ----------
+    values : int8 array
+        The quantized values, in the shape of the original tensor.
+    scale : float32 scalar or array of shape ``(values.shape[axis],)``
+    zero_point : int32 scalar or array of the same shape
+    axis : int or None
+        The channel axis of per-channel parameters, None for per-tensor.
+    dtype : numpy dtype
+        The dtype of the original tensor, which :meth:`dequantize` returns.
+    """
+
+    values: np.ndarray
+    scale: np.ndarray
+    zero_point: np.ndarray
+    axis: int | None
+    dtype: np.dtype
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.values.shape
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes to store it: one per value, plus 4 per scale (float32) and per zero point."""
+        return int(self.values.nbytes + 4 * np.size(self.scale) + 4 * np.size(self.zero_point))
+
+    def dequantize(self) -> np.ndarray:
+        """The real values it stands for, in the original dtype."""
+        return dequantize(self.values, self.scale, self.zero_point, self.axis, self.dtype)
+
+
+def quantize_tensor(x, axis=None, symmetric: bool = False) -> QuantizedTensor:
+    """Quantize one array to int8 (:func:`quantization_params` then :func:`quantize`).
+
+    Parameters
+    ----------
+    x : float array
+    axis : int or None
+        Per-channel along this axis, or per-tensor (None).
+    symmetric : bool
+        Symmetric (zero point 0) instead of affine quantization.
+
+    Returns
+    -------
+    QuantizedTensor
+    """
+    x = _check_real(x, "quantize_tensor")
+    scale, zero_point = quantization_params(x, axis=axis, symmetric=symmetric)
+    axis = _axis(axis, x.ndim, "quantize_tensor")
+    dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.dtype(np.float32)
+    return QuantizedTensor(quantize(x, scale, zero_point, axis), scale, zero_point, axis,
+                           np.dtype(dtype))
+
+
+def quantize_weights(weights, per_channel: bool = False, symmetric: bool = False) -> list:
+    """Post-training quantization of a model's weights (a ``get_weights()`` list).
+
+    Kernels (arrays of 2 or more dimensions) become :class:`QuantizedTensor`; biases (1-d) stay
+    as they are, in floating point: they are few, and an error in a bias shifts every output
+    of its unit. (Integer-only inference stores them in int32 instead.)
+
+    Parameters
+    ----------
+    weights : list of arrays
+        E.g. ``model.get_weights()`` of a from-scratch or a Keras model.
+    per_channel : bool
+        One scale and zero point per output channel (the last axis) instead of per tensor.
+    symmetric : bool
+        Symmetric quantization (zero point 0).
+
+    Returns
+    -------
+    list
+        Same length and order; :class:`QuantizedTensor` for kernels, the float arrays for
+        biases. :func:`dequantize_weights` turns it back into a ``set_weights()`` list.
+    """
+    return [quantize_tensor(w, axis=-1 if per_channel else None, symmetric=symmetric)
+            if np.ndim(w) >= 2 else np.asarray(w) for w in weights]
+
+
+def dequantize_weights(weights) -> list[np.ndarray]:
+    """The float arrays that a list from :func:`quantize_weights` stands for.
+
+    Parameters
+    ----------
+    weights : list of QuantizedTensor and arrays
+        As returned by :func:`quantize_weights`.
+
+    Returns
+    -------
+    list of arrays
+        In the original dtypes and shapes, ready for ``model.set_weights()``.
+    """
+    return [w.dequantize() if isinstance(w, QuantizedTensor) else np.asarray(w) for w in weights]
+
+
+def nbytes(weights) -> int:
+    """Bytes to store a list of arrays and :class:`QuantizedTensor` (the model's size).
+
+    Parameters
+    ----------
+    weights : list of arrays and QuantizedTensor
+        E.g. ``model.get_weights()`` or the result of :func:`quantize_weights`.
+
+    Returns
+    -------
+    int
+        ``array.nbytes`` for arrays, :attr:`QuantizedTensor.nbytes` for quantized tensors.
+    """
+    return int(sum(w.nbytes if isinstance(w, QuantizedTensor) else np.asarray(w).nbytes
+                   for w in weights))
+
+
+# ------------------------------------------------------------------------------ pruning
+def _check_sparsity(value, func: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not 0 <= value <= 1:
+        raise ValueError(f"{func}(): sparsity must be a number in [0, 1] (the fraction of "
+                         f"weights set to zero), got {value!r}")
+    return float(value)
+
+
+def magnitude_mask(w, sparsity: float) -> np.ndarray:
+    """Which weights survive magnitude pruning: all but the ``round(sparsity · n)`` smallest |w|.
+
+    Parameters
+    ----------
+    w : array_like
+        Weights, any shape, ``n`` entries.
+    sparsity : float in [0, 1]
+        The fraction of entries to remove.
+
+    Returns
+    -------
+    bool array of the shape of ``w``
+        True where the weight is kept. Exactly ``round(sparsity · n)`` entries are False; among
+        equal magnitudes the earlier entries (in C order) go first.
+    """
+    w = np.asarray(w)
+    sparsity = _check_sparsity(sparsity, "magnitude_mask")
+    n_pruned = int(round(sparsity * w.size))
+    order = np.argsort(np.abs(w), axis=None, kind="stable")
+    keep = np.ones(w.size, dtype=bool)
+    keep[order[:n_pruned]] = False
+    return keep.reshape(w.shape)
+
+
+def prune_weights(weights, sparsity: float, scope: str = "layer"):
+    """Magnitude pruning of a model's kernels: the smallest weights become exactly 0.
+
+    Parameters
+    ----------
+    weights : list of arrays
+        E.g. ``model.get_weights()``.
+    sparsity : float in [0, 1]
+        The fraction of kernel weights removed.
+    scope : {"layer", "global"}
+        ``"layer"``: remove that fraction from every kernel. ``"global"``: rank the weights of
+        all kernels together, so that layers with many small weights lose more.
+
+    Returns
+    -------
+    pruned : list of arrays
+        New arrays (the input is not modified); biases (1-d arrays) are never pruned.
+    masks : list of bool arrays
+        True where a weight was kept (all True for biases).
+    """
+    sparsity = _check_sparsity(sparsity, "prune_weights")
+    if scope not in ("layer", "global"):
+        raise ValueError(f"prune_weights(): scope must be 'layer' or 'global', got {scope!r}")
+    weights = [np.asarray(w) for w in weights]
+    kernels = [i for i, w in enumerate(weights) if w.ndim >= 2]
+    masks = [np.ones(w.shape, dtype=bool) for w in weights]
+    if scope == "layer":
+        for i in kernels:
+            masks[i] = magnitude_mask(weights[i], sparsity)
+    elif kernels:
+        flat = np.concatenate([weights[i].ravel() for i in kernels])
+        keep = magnitude_mask(flat, sparsity)
+        start = 0
+        for i in kernels:
+            masks[i] = keep[start:start + weights[i].size].reshape(weights[i].shape)
+            start += weights[i].size
+    return [w * m for w, m in zip(weights, masks, strict=True)], masks
+
+
+def sparsity(weights) -> float:
+    """The fraction of entries that are exactly zero, over a list of arrays.
+
+    Parameters
+    ----------
+    weights : list of arrays
+
+    Returns
+    -------
+    float in [0, 1]
+
+    Raises
+    ------
+    ValueError
+        If the arrays hold no entries at all.
+    """
+    arrays = [np.asarray(w) for w in weights]
+    total = sum(a.size for a in arrays)
+    if total == 0:
+        raise ValueError("sparsity(): no weights given")
+    return sum(int(np.count_nonzero(a == 0)) for a in arrays) / total
+
+
+# ------------------------------------------------------------------------------ costs
+class LayerCost(NamedTuple):
+    """What one layer costs, per example.
+
+    Attributes
+    ----------
+    name, kind : str
+        The layer's name and class name (``"Dense"``, ``"Conv2D"``, ...).
+    output_shape : tuple of int
+        Without the batch axis.
+    params : int
+        Number of weights (trainable or not), as Keras's ``count_params()``.
+    flops : int
+        Floating-point operations of one forward pass, in TensorFlow's profiler's convention.
+    """
+
+    name: str
+    kind: str
+    output_shape: tuple
+    params: int
+    flops: int
+
+
+def _pair(value) -> tuple[int, int]:
+    return (int(value), int(value)) if np.ndim(value) == 0 else tuple(int(v) for v in value)
+
+
+def _use_bias(layer) -> int:
+    return int(bool(getattr(layer, "use_bias", True)))
+
+
+def _activation_flops(layer, size: int) -> int:
+    # TensorFlow's profiler counts a softmax as 5 operations per element (exponential, sum,
+    # division and the max subtraction); it counts no other activation.
+    activation = getattr(layer, "activation", None)
+    name = getattr(activation, "name", None) or getattr(activation, "__name__", None)
+    return 5 * size if name == "softmax" else 0
+
+
+def layer_cost(layer, input_shape) -> LayerCost:
+    r"""Parameters, output shape and FLOPs of one layer, from its arguments and input shape.
+
+    Parameters
+    ----------
+    layer : a layer of :mod:`dlcourse.scratch` or of Keras
+        ``Dense``, ``Conv2D``, ``MaxPooling2D``, ``SimpleRNN``, ``Flatten``, ``Dropout``,
+        ``Activation``. Only its arguments are read (Keras and the from-scratch layers name
+        them alike), never its weights.
+    input_shape : tuple of int
+        The shape of one example entering the layer, without the batch axis.
+
+    Returns
+    -------
+    LayerCost
+
+    Raises
+    ------
+    TypeError
+        For any other kind of layer.
+
+    Notes
+    -----
+    With ``b = 1`` if the layer has a bias (else 0):
+
+    - Dense, input ``(..., n)``, ``u`` units: ``n u + b u`` parameters;
+      ``m (2 n u + b u)`` FLOPs, ``m`` the product of the leading axes (1 for a vector).
+    - Conv2D, input ``(h, w, c)``, kernel ``k_h × k_w``, ``f`` filters, output
+      ``(h', w', f)``: ``k_h k_w c f + b f`` parameters; ``h' w' (2 k_h k_w c f + b f)`` FLOPs.
+    - MaxPooling2D, pool ``p_h × p_w``, output ``(h', w', c)``: ``p_h p_w h' w' c`` FLOPs.
+    - SimpleRNN, input ``(T, d)``, ``u`` units: ``d u + u^2 + b u`` parameters;
+      ``T (2 d u + 2 u^2 + b u + u)`` FLOPs (the products ``x_t K`` and ``h_{t−1} R``, the
+      bias, and their sum).
+    - Flatten, Dropout (at inference): no parameters, 0 FLOPs.
+    - Activations (on their own or inside a layer): 0 FLOPs, except softmax, 5 per output.
+    """
+    kind = type(layer).__name__
+    name = getattr(layer, "name", kind)
+    shape = tuple(int(s) for s in input_shape)
+    b = _use_bias(layer)
+    if kind == "Dense":
+        n, u = shape[-1], int(layer.units)
+        leading = math.prod(shape[:-1])
+        return LayerCost(name, kind, (*shape[:-1], u), n * u + b * u,
+                         leading * (2 * n * u + b * u) + _activation_flops(layer, leading * u))
+    if kind == "Conv2D":
+        if len(shape) != 3:
+            raise ValueError(f"layer_cost(): {kind} '{name}' expects (height, width, channels), "
+                             f"got {shape}")
+        h, w, c = shape
+        (kh, kw), (sh, sw) = _pair(layer.kernel_size), _pair(layer.strides)
+        f = int(layer.filters)
+        out = (conv_output_size(h, kh, sh, layer.padding),
+               conv_output_size(w, kw, sw, layer.padding), f)
+        positions = out[0] * out[1]
+        return LayerCost(name, kind, out, kh * kw * c * f + b * f,
+                         positions * (2 * kh * kw * c * f + b * f)
+                         + _activation_flops(layer, positions * f))
+    if kind == "MaxPooling2D":
+        if len(shape) != 3:
+            raise ValueError(f"layer_cost(): {kind} '{name}' expects (height, width, channels), "
+                             f"got {shape}")
+        h, w, c = shape
+        pool = _pair(layer.pool_size)
+        strides = pool if layer.strides is None else _pair(layer.strides)
+        out = (conv_output_size(h, pool[0], strides[0], layer.padding),
+               conv_output_size(w, pool[1], strides[1], layer.padding), c)
+        return LayerCost(name, kind, out, 0, pool[0] * pool[1] * math.prod(out))
+    if kind == "SimpleRNN":
+        if len(shape) != 2:
+            raise ValueError(f"layer_cost(): {kind} '{name}' expects (time, features), "
+                             f"got {shape}")
+        t, d = shape
+        u = int(layer.units)
+        out = (t, u) if layer.return_sequences else (u,)
+        return LayerCost(name, kind, out, d * u + u * u + b * u,
+                         t * (2 * d * u + 2 * u * u + b * u + u)
+                         + _activation_flops(layer, t * u))
+    if kind == "Flatten":
+        return LayerCost(name, kind, (math.prod(shape),), 0, 0)
+    if kind == "Activation":
+        return LayerCost(name, kind, shape, 0, _activation_flops(layer, math.prod(shape)))
+    if kind == "Dropout":
+        return LayerCost(name, kind, shape, 0, 0)
+    raise TypeError(f"layer_cost(): no formula for layers of type {kind} ('{name}'); supported: "
+                    "Activation, Conv2D, Dense, Dropout, Flatten, MaxPooling2D, SimpleRNN")
+
+
+def _input_shape(model) -> tuple[int, ...]:
+    model_input = getattr(model, "input", None)
+    if isinstance(model_input, Input):                    # from scratch: no batch axis
+        return model_input.shape
+    keras_inputs = getattr(model, "inputs", None)         # Keras: [KerasTensor (None, ...)]
+    shape = keras_inputs[0].shape if keras_inputs else None
+    if shape is not None and len(shape) > 1 and None not in tuple(shape)[1:]:
+        return tuple(int(s) for s in tuple(shape)[1:])
+    raise ValueError("model_costs(): the model has no input shape; start it with "
+                     "Input(shape) (or keras.Input(shape))")
+
+
+def model_costs(model) -> list[LayerCost]:
+    """:func:`layer_cost` of every layer of a ``Sequential`` (from scratch or Keras), in order.
+
+    Parameters
+    ----------
+    model : dlcourse.scratch.Sequential or keras.Sequential
+        With a known input shape (started with ``Input(shape)`` / ``keras.Input(shape)``).
+
+    Returns
+    -------
+    list of LayerCost
+    """
+    shape = _input_shape(model)
+    costs = []
+    for layer in model.layers:
+        cost = layer_cost(layer, shape)
+        costs.append(cost)
+        shape = cost.output_shape
+    return costs
+
+
+def count_params(model) -> int:
+    """Number of weights of the model, from its layers' shapes (see :func:`layer_cost`).
+
+    Parameters
+    ----------
+    model : dlcourse.scratch.Sequential or keras.Sequential
+
+    Returns
+    -------
+    int
+        Equal to Keras's ``count_params()`` for the same architecture.
+    """
+    return sum(cost.params for cost in model_costs(model))
+
+
+def count_flops(model) -> int:
+    """FLOPs of one forward pass for one example (see :func:`layer_cost`).
+
+    Parameters
+    ----------
+    model : dlcourse.scratch.Sequential or keras.Sequential
+
+    Returns
+    -------
+    int
+        In the convention of TensorFlow's profiler (``tf.compat.v1.profiler``), which counts
+        the same number for the model's graph, recurrent loops unrolled.
+    """
+    return sum(cost.flops for cost in model_costs(model))
+
+
+def memory_bytes(model, batch_size: int = 1, optimizer_slots: int = 0,
+                 dtype=None) -> dict[str, int]:
+    """Memory for the weights, their gradients, the optimizer's state and the activations.
+
+    Parameters
+    ----------
+    model : dlcourse.scratch.Sequential or keras.Sequential
+    batch_size : int
+        Examples in flight at once (the activations scale with it).
+    optimizer_slots : int
+        Arrays the optimizer keeps per weight: 0 for SGD, 1 for momentum or RMSprop, 2 for Adam.
+    dtype : numpy dtype, optional
+        Of the weights and activations; by default the first layer's (float32 if unknown).
+
+    Returns
+    -------
+    dict
+        ``weights`` (params × itemsize), ``gradients`` (the same), ``optimizer``
+        (``optimizer_slots`` × weights), ``activations`` (the outputs of every layer for the
+        batch, which backpropagation keeps), ``inference`` (weights + activations) and
+        ``training`` (all four).
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size < 1:
+        raise ValueError(f"memory_bytes(): batch_size must be a positive integer, "
+                         f"got {batch_size!r}")
+    if dtype is None:
+        dtype = getattr(model.layers[0], "dtype", None) if model.layers else None
+        dtype = getattr(dtype, "name", dtype) or "float32"
+    itemsize = np.dtype(dtype).itemsize
+    costs = model_costs(model)
+    weights = itemsize * sum(c.params for c in costs)
+    activations = itemsize * batch_size * sum(math.prod(c.output_shape) for c in costs)
+    return {"weights": weights, "gradients": weights, "optimizer": optimizer_slots * weights,
+            "activations": activations, "inference": weights + activations,
+            "training": (2 + optimizer_slots) * weights + activations}
