@@ -1,0 +1,1 @@
+"""The course benchmark (`make bench`): see bench.py."""
