@@ -17,6 +17,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # One BLAS thread: the course's matrices are small, where OpenBLAS's spinning threads cost more
 # than they give (10x slower notebooks on a busy 2-core machine), and sums become reproducible.
 export OPENBLAS_NUM_THREADS ?= 1
+# A JupyterHub for the chapters' launch button: make book JUPYTERHUB_URL=https://hub.example.edu
+JUPYTERHUB_URL ?=
 
 .PHONY: venv vendor book book-strict test test-unit test-notebooks test-browser lint lab exercises \
         clean distclean
@@ -38,12 +40,16 @@ vendor: $(STAMP)
 
 # The learner's build: notebooks run once and are cached in _build/.jupyter_cache.
 book: $(STAMP) vendor
-	$(BIN)/jupyter-book build . --keep-going
+	@mkdir -p _build
+	$(BIN)/python tools/book_config.py --execute cache --jupyterhub-url "$(JUPYTERHUB_URL)" \
+	  --output _build/_config.cache.yml
+	$(BIN)/jupyter-book build . --config _build/_config.cache.yml --keep-going
 
 # The maintainers' build: every notebook executed afresh; any cell error or Sphinx warning fails.
 book-strict: $(STAMP) vendor
 	@mkdir -p _build
-	$(BIN)/python tools/book_config.py --execute force --output _build/_config.force.yml
+	$(BIN)/python tools/book_config.py --execute force --jupyterhub-url "$(JUPYTERHUB_URL)" \
+	  --output _build/_config.force.yml
 	$(BIN)/jupyter-book build . --config _build/_config.force.yml -W -n --keep-going
 
 lint: $(STAMP)

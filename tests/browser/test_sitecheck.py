@@ -46,7 +46,8 @@ def showcase_site(tmp_path_factory) -> Path:
             shutil.copy(source, book / name)
     bin_dir = Path(sys.executable).parent
     subprocess.run([sys.executable, str(ROOT / "tools" / "book_config.py"), "--execute", "force",
-                    "--source", str(ROOT / "_config.yml"), "--output", str(book / "_config.yml")],
+                    "--source", str(ROOT / "_config.yml"), "--output", str(book / "_config.yml"),
+                    "--jupyterhub-url", "https://hub.example.edu"],
                    check=True)
     build = subprocess.run(
         [str(bin_dir / "jupyter-book"), "build", str(book), "-W", "-n", "--keep-going"],
@@ -135,6 +136,15 @@ def test_showcase_features_render(showcase, browser):
         assert any(h.startswith("https://colab.research.google.com/github/dlcourse/dlcourse/blob/"
                                 "main/showcase.ipynb") for h in hrefs)
         assert "https://github.com/dlcourse/dlcourse" in hrefs
+        # the JupyterHub button, present because the build was given a hub (the course's own
+        # _config.yml has none): nbgitpuller pulls the repository and opens the notebook
+        hub = [h for h in hrefs if h.startswith("https://hub.example.edu/")]
+        assert hub, hrefs
+        assert hub[0].startswith("https://hub.example.edu/hub/user-redirect/git-pull?repo="
+                                 "https%3A//github.com/dlcourse/dlcourse") \
+            or hub[0].startswith("https://hub.example.edu/hub/user-redirect/git-pull?repo="
+                                 "https://github.com/dlcourse/dlcourse"), hub
+        assert "showcase.ipynb" in hub[0] and "branch=main" in hub[0], hub
     finally:
         context.close()
 
