@@ -36,6 +36,7 @@ TARGET_CNN = 2.0
 TARGET_RNN = 1.5
 TARGET_IMPORT_S = 0.3
 TARGET_NOTEBOOK_S = 90.0
+TARGET_PART_S = 180.0   # each part of the book (_toc.yml) executes in under 3 minutes
 TARGET_COURSE_S = 360.0
 
 
@@ -448,14 +449,30 @@ def memory_rows(cfg: Settings) -> list[Row]:
 
 
 # ------------------------------------------------------------------------------ notebooks
-def notebook_rows(cfg: Settings, chapters_dir: Path | None = None) -> list[Row]:
+def toc_parts(toc: Path) -> list[tuple[str, list[str]]]:
+    """The parts of the book's table of contents: (caption, notebook file names), in order."""
+    import yaml
+
+    config = yaml.safe_load(toc.read_text(encoding="utf-8")) or {}
+    parts = []
+    for part in config.get("parts", []):
+        names = [Path(entry["file"]).name + ".ipynb" for entry in part.get("chapters", [])
+                 if "file" in entry]
+        parts.append((part.get("caption", "(untitled part)"), names))
+    return parts
+
+
+def notebook_rows(cfg: Settings, chapters_dir: Path | None = None,
+                  toc: Path | None = None) -> list[Row]:
     """Every chapter notebook executed by nbval, as ``make test-notebooks`` does, timed.
 
     One pytest process runs them all (nbval starts a fresh kernel for each notebook); each
     notebook's time is the sum of its cells' times in pytest's JUnit report (its kernel's start
-    included), the course's time is the whole process's wall-clock time.
+    included), the course's time is the whole process's wall-clock time. Each part of the book
+    (``toc``, default _toc.yml) that has notebooks gets a row too: the sum of its notebooks.
     """
     chapters_dir = chapters_dir or ROOT / "chapters"
+    toc = toc or ROOT / "_toc.yml"
     notebooks = sorted(chapters_dir.glob("*.ipynb"))
     if not notebooks:
         return []
@@ -496,6 +513,16 @@ def notebook_rows(cfg: Settings, chapters_dir: Path | None = None) -> list[Row]:
                         includes="its cells' times under pytest --nbval-lax --nbval-current-env, "
                                  "its fresh kernel's start-up included"
                                  + ("" if ok else "; FAILED")))
+    by_name = {f"{row.name}.ipynb": row for row in rows}
+    for caption, names in toc_parts(toc) if toc.is_file() else []:
+        timed = [by_name[name] for name in names if name in by_name]
+        if not timed:
+            continue
+        rows.append(Row("notebooks", caption, " + ".join(row.name for row in timed),
+                        sum(row.scratch for row in timed), target=TARGET_PART_S,
+                        target_kind="max", ok=all(row.ok for row in timed),
+                        scratch_times=[sum(row.scratch for row in timed)],
+                        includes="the sum of its notebooks' times"))
     all_ok = result.returncode == 0 and all(row.ok for row in rows)
     rows.append(Row("notebooks", "whole course", f"{len(notebooks)} notebooks", total,
                     target=TARGET_COURSE_S, target_kind="max", ok=all_ok,

@@ -127,10 +127,28 @@ def test_notebook_rows_time_each_notebook_and_report_failures(tmp_path):
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                      "language": "python"}
         nbformat.write(nb, tmp_path / f"{name}.ipynb")
-    rows = cases.notebook_rows(cases.settings(quick=True, threads_=1), chapters_dir=tmp_path)
-    assert [row.name for row in rows] == ["a_good", "b_bad", "whole course"]
-    good, bad, course = rows
+    toc = tmp_path / "_toc.yml"
+    toc.write_text("format: jb-book\nroot: intro\nparts:\n"
+                   "  - caption: Part A\n    chapters:\n      - file: chapters/a_good\n"
+                   "  - caption: Part B\n    chapters:\n      - file: chapters/a_good\n"
+                   "      - file: chapters/b_bad\n"
+                   "  - caption: Appendix\n    chapters:\n      - file: chapters/glossary\n")
+    rows = cases.notebook_rows(cases.settings(quick=True, threads_=1), chapters_dir=tmp_path,
+                               toc=toc)
+    assert [row.name for row in rows] == ["a_good", "b_bad", "Part A", "Part B", "whole course"]
+    good, bad, part_a, part_b, course = rows
+    # a part is the sum of its notebooks, under its own target; a failing notebook fails it
+    assert part_a.scratch == good.scratch and part_a.met is True
+    assert part_a.target == cases.TARGET_PART_S
+    assert part_b.scratch == pytest.approx(good.scratch + bad.scratch) and part_b.met is False
+    assert part_b.shapes == "a_good + b_bad"
     assert good.ok and good.met is True and good.scratch > 0 and good.shapes == "nbval, 1 cell"
     assert not bad.ok and bad.met is False and "FAILED" in bad.includes
     assert course.scratch >= good.scratch + bad.scratch and course.cpu > 0
     assert course.met is False  # a failing notebook fails the course, however fast
+
+
+def test_toc_parts_reads_the_books_parts():
+    parts = dict(cases.toc_parts(cases.ROOT / "_toc.yml"))
+    assert parts["Part II: Architectures"] == ["05_convolution.ipynb", "06_recurrence.ipynb"]
+    assert all(names for names in parts.values())
