@@ -13,25 +13,94 @@ weight names, order and shapes::
     scratch_layer.set_weights(keras_layer.get_weights())
 
 Importing this module silences TensorFlow's C++ logging (unless ``TF_CPP_MIN_LOG_LEVEL`` is
-already set) so that pages and test output show only what the course prints.
+already set) so that pages and test output show only what the course prints. That variable alone
+is not enough: on CPUs with AVX512_VNNI or AVX512_BF16 (Intel Cascade Lake and newer, AMD Zen 4
+and newer) TensorFlow turns oneDNN on and says so through absl logging, which ignores it and
+writes straight to the process's stderr (file descriptor 2, under Python's ``sys.stderr``), at
+import. So the import runs with descriptor 2 captured (:func:`_native_stderr_filtered`): log
+lines below the level ``TF_CPP_MIN_LOG_LEVEL`` asks for are dropped, anything else is passed on.
+oneDNN itself stays as TensorFlow chose (``TF_ENABLE_ONEDNN_OPTS=0`` turns it off).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import sys
+import tempfile
 from typing import NamedTuple
+
+import numpy as np
+
+from dlcourse import scratch
+from dlcourse.scratch import losses as scratch_losses
+from dlcourse.scratch import models as scratch_models
+from dlcourse.scratch import optimizers as scratch_optimizers
+from dlcourse.scratch import regularizers as scratch_regularizers
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from tensorflow import keras  # noqa: E402
+# A line of TensorFlow's/absl's C++ log: severity letter (Info, Warning, Error, Fatal), date, time,
+# thread, source file, e.g. "I0000 00:00:1796452178.608361    2841 port.cc:153] oneDNN custom ...".
+_NATIVE_LOG_LINE = re.compile(r"^([IWEF])\d{4} \d\d:\d\d:[\d.]+\s+\d+ \S+:\d+\] ")
+# What absl prints once, before the first line it logs without having been initialised.
+_ABSL_BANNER = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
 
-from dlcourse import scratch  # noqa: E402
-from dlcourse.scratch import losses as scratch_losses  # noqa: E402
-from dlcourse.scratch import models as scratch_models  # noqa: E402
-from dlcourse.scratch import optimizers as scratch_optimizers  # noqa: E402
-from dlcourse.scratch import regularizers as scratch_regularizers  # noqa: E402
+
+def _quiet_native_log(text: str, min_level: int) -> str:
+    """``text`` without the log lines below ``min_level`` (0 info, 1 warning, 2 error, 3 fatal).
+
+    Mirrors ``TF_CPP_MIN_LOG_LEVEL``: 3 drops info, warning and error lines (never a fatal one),
+    0 drops nothing. A record may span lines (cpu_feature_guard's does): the lines after a
+    dropped log line go with it, up to the next log line. Other lines are kept.
+    """
+    kept, dropping = [], False
+    for line in text.splitlines(keepends=True):
+        match = _NATIVE_LOG_LINE.match(line)
+        if match:
+            dropping = "IWEF".index(match.group(1)) < min(min_level, 3)
+        elif line.rstrip("\n") == _ABSL_BANNER:
+            dropping = min_level > 0
+        if not dropping:
+            kept.append(line)
+    return "".join(kept)
+
+
+@contextlib.contextmanager
+def _native_stderr_filtered():
+    """Capture file descriptor 2 (C/C++ writes) for the block; pass on what the level allows.
+
+    Python's ``sys.stderr`` is left alone: a Python warning raised in the block still shows
+    where it always would. In Jupyter, descriptor 2 is the pipe the kernel forwards to the
+    notebook, so restoring it restores the forwarding.
+    """
+    try:
+        min_level = int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0"))
+    except ValueError:
+        min_level = 0
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no descriptor 2 (a detached process): nothing to filter
+        yield
+        return
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            rest = _quiet_native_log(captured.read().decode("utf-8", "replace"), min_level)
+            if rest:
+                os.write(2, rest.encode("utf-8"))
+
+
+with _native_stderr_filtered():
+    import tensorflow as tf
+    from tensorflow import keras
 
 tf.get_logger().setLevel("ERROR")
 
