@@ -92,3 +92,14 @@ def test_notebooks_use_the_python3_kernel():
         nb = json.loads(notebook.read_text(encoding="utf-8"))
         kernel = nb["metadata"].get("kernelspec", {}).get("name")
         assert kernel == "python3", f"{notebook.name}: kernel {kernel!r}"
+
+
+def test_every_launch_button_leads_to_an_environment_with_the_package():
+    # A launch button must open a notebook whose first `import dlcourse` works. Binder installs
+    # the package (postBuild) with the pinned requirements; Colab would not, so it has no button.
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    buttons = {k for k, v in config.get("launch_buttons", {}).items() if k.endswith("_url") and v}
+    assert buttons <= {"binderhub_url", "jupyterhub_url"}, buttons
+    if "binderhub_url" in buttons:
+        post_build = (ROOT / "postBuild").read_text()
+        assert re.search(r"^pip install .*-e \.$", post_build, re.M), post_build
