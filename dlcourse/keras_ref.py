@@ -45,7 +45,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # thread, source file, e.g. "I0000 00:00:1796452178.608361    2841 port.cc:153] oneDNN custom ...".
 _NATIVE_LOG_LINE = re.compile(r"^([IWEF])\d{4} \d\d:\d\d:[\d.]+\s+\d+ \S+:\d+\] ")
 # What absl prints once, before the first line it logs without having been initialised.
-_ABSL_BANNER = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+_ABSL_BANNER = ("WARNING: All log messages before absl::InitializeLog() is called are written "
+                "to STDERR")
 
 
 def _quiet_native_log(text: str, min_level: int) -> str:
