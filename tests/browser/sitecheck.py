@@ -16,6 +16,16 @@ what counts as broken lives here, in one place:
   ``<figcaption>``): see "Figures" in README.md. Images drawn inside a widget's view are left
   out: the static figure that stands in for the widget has the caption and alt text;
 - a Jupyter widget that does not render;
+- a notebook cell's output on stderr (its first line is quoted), and a Python traceback shown
+  where none was meant: an error output of a cell not tagged ``raises-exception``. Both are
+  found by the classes myst-nb gives the output blocks, never by their text: a stderr stream is
+  ``<div class="output stderr ...">``, an error output ``<div class="output traceback ...">``
+  inside the cell's ``<div class="cell tag_<tag> ...">`` (a printed error, such as the one
+  dlcourse.notebook.expect_error shows, is ``output stream``, stdout, and passes). The output
+  area of a widget (an ``interact``'s, an ``Output``'s) is drawn in the browser from the saved
+  widget state; there stderr and tracebacks both carry
+  ``data-mime-type="application/vnd.jupyter.stderr"`` and always fail: the build does not warn
+  about them;
 - an internal link to a file that does not exist, or to an anchor that the target page lacks;
 - in dark mode (after clicking the theme's switch) and after a reload in dark mode: any console
   error, and a theme that did not switch.
@@ -158,6 +168,36 @@ _WIDGETS_RENDERED_JS = r"""
 }
 """
 
+_OUTPUTS_JS = r"""
+() => {
+  // What myst-nb renders (myst_nb/core/render.py: render_stderr, render_error) and what the
+  // widgets' output areas draw (@jupyterlab/outputarea, stream and error outputs alike).
+  const stderr = 'div.output.stderr';
+  const traceback = 'div.output.traceback';
+  const widget = '.jupyter-widgets [data-mime-type="application/vnd.jupyter.stderr"]';
+  const clip = (text) => text.length > 120 ? text.slice(0, 117) + '...' : text;
+  // the text of the block's <pre>: sphinx-copybutton adds a button beside it, in the same div
+  const lines = (el) => (el.querySelector('pre') || el).textContent.split('\n')
+    .map((l) => l.replace(/\s+/g, ' ').trim()).filter((l) => /\w/.test(l));
+  const first = (el) => clip(lines(el)[0] || '(blank)');
+  const last = (el) => clip(lines(el).slice(-1)[0] || '(blank)');
+  const problems = [];
+  document.querySelectorAll([stderr, traceback, widget].join(', ')).forEach((el) => {
+    const cell = el.closest('.cell');
+    const input = cell && cell.querySelector('.cell_input');
+    const where = input && lines(input).length ? ` (in the cell: ${first(input)})` : '';
+    if (el.matches(widget)) {
+      problems.push(`stderr or traceback in a widget's output: ${first(el)}${where}`);
+    } else if (el.matches(stderr)) {
+      problems.push(`stderr output: ${first(el)}${where}`);
+    } else if (!(cell && cell.classList.contains('tag_raises-exception'))) {
+      problems.push(`traceback in a cell not tagged raises-exception: ${last(el)}${where}`);
+    }
+  });
+  return problems;
+}
+"""
+
 _MATHJAX_DONE_JS = r"""
 async () => {
   const mj = window.MathJax;
@@ -271,11 +311,12 @@ class PageResult:
     images: list[str] = field(default_factory=list)
     alt_and_captions: list[str] = field(default_factory=list)
     widgets: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     dark_mode: list[str] = field(default_factory=list)
 
     CHECKS = ("remote_requests", "console_errors", "failed_loads", "math", "images",
-              "alt_and_captions", "widgets", "links", "dark_mode")
+              "alt_and_captions", "widgets", "outputs", "links", "dark_mode")
 
     def problems(self) -> list[str]:
         return [f"{name}: {item}" for name in self.CHECKS for item in getattr(self, name)]
@@ -401,6 +442,7 @@ def visit(browser, server: SiteServer, site: Path, rel: str,
         result.images = [f"image does not load: {src}" for src in page.evaluate(_IMAGES_JS)]
         result.alt_and_captions = page.evaluate(_ALT_JS)
         result.widgets = page.evaluate(_WIDGETS_RENDERED_JS)
+        result.outputs = page.evaluate(_OUTPUTS_JS)
         hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
         result.links = broken_links(hrefs, url, site)
         if screenshots is not None:

@@ -5,6 +5,8 @@
   check of sitecheck.py: this proves that the configuration renders those features offline
   before any chapter uses them.
 - Pages broken on purpose must make every check report: a check that cannot fail proves nothing.
+  Their notebook outputs have the markup myst-nb 1.4 gives them (stderr, a traceback in
+  a cell tagged ``raises-exception`` or not) and as the widgets' output area draws them.
 - Without Chromium the tests skip, or fail when DLCOURSE_REQUIRE_BROWSER=1; without a built book
   they fail and say to run `make book`.
 """
@@ -12,6 +14,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import os
 import shutil
 import subprocess
@@ -129,12 +132,12 @@ def test_showcase_features_render(showcase, browser):
         # citations resolve to the bibliography
         assert article.locator(".bibtex-citation a").count() >= 2
         assert "Rumelhart" in article.locator(".citation-list").inner_text()
-        # header buttons: repository, download of the .ipynb, launch links (not loaded)
+        # header buttons: repository, download of the .ipynb, Binder (a link, not loaded)
         hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
         assert any(h.endswith("_sources/showcase.ipynb") for h in hrefs), hrefs
         assert any(h.startswith("https://mybinder.org/v2/gh/dlcourse/dlcourse/main") for h in hrefs)
-        assert any(h.startswith("https://colab.research.google.com/github/dlcourse/dlcourse/blob/"
-                                "main/showcase.ipynb") for h in hrefs)
+        # no Colab button: the course's package would not be installed there (README.md)
+        assert not any("colab.research.google.com" in h for h in hrefs), hrefs
         assert "https://github.com/dlcourse/dlcourse" in hrefs
         # the JupyterHub button, present because the build was given a hub (the course's own
         # _config.yml has none): nbgitpuller pulls the repository and opens the notebook
@@ -149,6 +152,74 @@ def test_showcase_features_render(showcase, browser):
         context.close()
 
 
+# what sphinx-copybutton adds beside every <pre> at page load (its icon's <title> is the text)
+COPY_BUTTON = ('<button class="copybtn o-tooltip--left" data-tooltip="Copy">Copy to clipboard'
+               '</button>')
+
+
+def cell(source: str, *outputs: str, tags: tuple[str, ...] = ()) -> str:
+    """A notebook code cell as myst-nb 1.4 renders it (Pygments' colour <span>s left out)."""
+    classes = "".join(f" tag_{tag}" for tag in tags)
+    return (f'<div class="cell{classes} docutils container">\n'
+            '<div class="cell_input docutils container">\n'
+            '<div class="highlight-ipython3 notranslate"><div class="highlight"><pre><span></span>'
+            f'{html.escape(source, quote=False)}\n</pre>{COPY_BUTTON}</div>\n</div>\n</div>\n'
+            '<div class="cell_output docutils container">\n'
+            + "".join(outputs) + '</div>\n</div>\n')
+
+
+def output(kind: str, text: str) -> str:
+    """An output block as myst-nb renders it: kind is stream (stdout), stderr or traceback."""
+    lexer = "ipythontb" if kind == "traceback" else "myst-ansi"
+    return (f'<div class="output {kind} highlight-{lexer} notranslate"><div class="highlight">'
+            f'<pre><span></span>{html.escape(text, quote=False)}\n</pre>{COPY_BUTTON}</div>\n'
+            '</div>\n')
+
+
+def widget_output(mime: str, text: str) -> str:
+    """A widget's output area (an interact's) as the widgets' HTML manager draws it."""
+    return ('<div class="widget-subarea"><div class="lm-Widget lm-Panel jupyter-widgets '
+            'widget-output"><div class="lm-Widget jp-OutputArea">'
+            '<div class="lm-Widget lm-Panel jp-OutputArea-child">'
+            '<div class="lm-Widget jp-OutputPrompt jp-OutputArea-prompt"></div>'
+            '<div class="lm-Widget jp-RenderedText jp-mod-trusted jp-OutputArea-output" '
+            f'data-mime-type="application/vnd.jupyter.{mime}">'
+            f'<pre>{html.escape(text, quote=False)}</pre></div></div></div></div></div>\n')
+
+
+TRACEBACK = """\
+---------------------------------------------------------------------------
+ZeroDivisionError                         Traceback (most recent call last)
+Cell In[5], line 1
+----> 1 1/0
+
+ZeroDivisionError: division by zero"""
+
+NOTEBOOK_OUTPUTS_BROKEN = "".join([
+    cell("import tensorflow as tf", output("stderr", (
+        "2026-01-05 10:00:00.000000: I tensorflow/core/util/port.cc:153] oneDNN custom "
+        "operations are on.\n2026-01-05 10:00:00.000001: I tensorflow/core/platform/"
+        "cpu_feature_guard.cc:210] This TensorFlow binary is optimized."))),
+    cell("1/0", output("traceback", TRACEBACK)),
+    cell("1/0", output("traceback", TRACEBACK.replace("by zero", "by zero, as was meant")),
+         tags=("raises-exception",)),
+    cell("@widgets.interact(n=(1, 3))\ndef g(n=2):\n    raise ValueError('bad n')",
+         widget_output("stderr", "-" * 75 + "\nValueError" + " " * 32
+                       + "Traceback (most recent call last)\n...\nValueError: bad n")),
+])
+
+# Outputs that pass: stdout (here an error printed the way dlcourse.notebook.expect_error does),
+# a traceback in a cell tagged raises-exception, and a widget's stdout.
+NOTEBOOK_OUTPUTS_GOOD = "".join([
+    cell("with expect_error(ValueError, 'rank'):\n    model.predict(x)", output("stream", (
+        "ValueError: Dense 'dense': expected input of rank 2 or more, got shape (3,)\n"
+        "  raised in dlcourse/scratch/core.py, line 28, in _check_input\n"
+        "  from this cell, line 1: model.predict(x)"))),
+    cell("1/0", output("traceback", TRACEBACK), tags=("raises-exception",)),
+    cell("@widgets.interact(n=(1, 3))\ndef f(n=3):\n    print([2**k for k in range(n)])",
+         widget_output("stdout", "[1, 2, 4]\n")),
+])
+
 BROKEN_PAGE = r"""<!DOCTYPE html>
 <html><head><title>broken</title>
 <script src="https://cdn.example.invalid/library.js"></script>
@@ -162,6 +233,7 @@ BROKEN_PAGE = r"""<!DOCTYPE html>
 <div class="cell_output"><img src="dot.png" alt="a dot, without a caption"></div>
 <div class="cell_output"><script type="application/vnd.jupyter.widget-view+json">
 {"version_major": 2, "version_minor": 0, "model_id": "abc123"}</script></div>
+""" + NOTEBOOK_OUTPUTS_BROKEN + """
 <a href="nowhere.html">a missing page</a>
 <a href="good.html#no-such-anchor">a missing anchor</a>
 <a href="good.html#here">a good link</a>
@@ -175,6 +247,7 @@ GOOD_PAGE = """<!DOCTYPE html>
 <article class="bd-article"><h1 id="here">A good page</h1>
 <div class="cell_output"><figure><img src="dot.png" alt="A dot.">
 <figcaption>A dot.</figcaption></figure></div>
+""" + NOTEBOOK_OUTPUTS_GOOD + """
 <a href="broken.html">back</a></article></body></html>
 """
 
@@ -216,6 +289,11 @@ def test_a_clean_page_passes(broken_site, browser):
     ("alt_and_captions", ["image without alt text: dot.png",
                           "figure output by a notebook cell without a caption: dot.png"]),
     ("widgets", ["widget did not render: model abc123"]),
+    ("outputs", ["stderr output: 2026-01-05 10:00:00.000000: I tensorflow/core/util/port.cc:153]",
+                 "(in the cell: import tensorflow as tf)",
+                 "traceback in a cell not tagged raises-exception: ZeroDivisionError: division by "
+                 "zero (in the cell: 1/0)",
+                 "stderr or traceback in a widget's output: ValueError"]),
     ("links", ["missing file", "nowhere.html", "missing anchor", "no-such-anchor"]),
 ])
 def test_every_check_can_fail(broken_result, check, expected):
@@ -230,6 +308,13 @@ def test_every_check_can_fail(broken_result, check, expected):
 def test_alt_text_made_of_a_file_name_does_not_count(broken_result):
     # Sphinx writes the image's file name as alt text when an author gives none
     assert sum("without alt text" in p for p in broken_result.alt_and_captions) == 2
+
+
+@pytest.mark.browser
+def test_a_traceback_is_reported_only_where_none_was_meant(broken_result):
+    # the page has a second traceback, in a cell tagged raises-exception: not reported
+    assert len(broken_result.outputs) == 3, broken_result.outputs
+    assert not any("was meant" in p for p in broken_result.outputs), broken_result.outputs
 
 
 def test_missing_chromium_skips_or_fails(monkeypatch, tmp_path):
