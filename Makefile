@@ -29,7 +29,7 @@ ONEDNN_BOOK ?= 0
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else "dlcourse needs Python 3.11 or newer, found %d.%d: set PYTHON=python3.11" % v[:2])'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -38,6 +38,11 @@ $(STAMP): requirements.txt pyproject.toml
 	@# Matplotlib builds its font cache on first import and says so on stderr ("Matplotlib is
 	@# building the font cache"): build it now, quietly, so that no notebook output shows it.
 	$(BIN)/python -c 'import logging; logging.disable(logging.WARNING); import matplotlib.font_manager'
+	@# ipykernel 7 logs "Kernel is running over TCP without encryption" to the terminal or test
+	@# log at every kernel start (the kernel talks only to local processes here): errors only.
+	mkdir -p $(VENV)/etc/ipython
+	echo 'c.IPKernelApp.log_level = "ERROR"  # written by the Makefile' \
+	  > $(VENV)/etc/ipython/ipython_kernel_config.py
 	touch $(STAMP)
 
 # The JavaScript the site serves itself (MathJax, RequireJS, the widgets' HTML manager): fetched

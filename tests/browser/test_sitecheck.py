@@ -129,6 +129,11 @@ def test_showcase_features_render(showcase, browser):
         solution.locator(".toggle-button, button").first.click()
         page.wait_for_timeout(500)
         assert article.get_by_text("Multiply x by itself", exact=False).is_visible(), hidden_text
+        # an error shown on purpose: printed as stdout (type, message, the cell's line), with
+        # no traceback and nothing on stderr (the outputs check would report either)
+        shown = article.locator(".cell_output .output.stream").all_inner_texts()
+        assert any("ValueError: could not convert string to float: 'seven'" in t
+                   and "from this cell, line 4" in t for t in shown), shown
         # citations resolve to the bibliography
         assert article.locator(".bibtex-citation a").count() >= 2
         assert "Rumelhart" in article.locator(".citation-list").inner_text()
