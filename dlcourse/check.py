@@ -20,7 +20,8 @@ case, and compares the result with a reference implementation written here in Nu
   inputs), what was expected and what your function returned (a shape, or the largest relative
   error), and, when the values match a known mistake, the mistake in plain words, e.g. "the bias
   gradient is not summed over the batch". If your function raises an exception, that is reported
-  the same way, with the line of your code it came from.
+  the same way, with the line of your code it came from. A function that does not return within
+  :data:`TIMEOUT` seconds on a test case (an endless loop) is stopped and reported too.
 
 Results are compared in float64 with a relative error (:func:`dlcourse.gradcheck.rel_error`) of at
 most ``1e-4``: loose enough for a float32 result, far tighter than any real mistake. Returning a
@@ -38,6 +39,8 @@ from __future__ import annotations
 
 import copy
 import os
+import signal
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,6 +49,7 @@ import numpy as np
 
 from dlcourse.gradcheck import rel_error
 from dlcourse.scratch import activations as _act
+from dlcourse.validation import check_bool, check_number
 
 __all__ = [
     "CheckFailed", "CheckResult", "activation", "activation_derivative", "conv2d",
@@ -55,6 +59,11 @@ __all__ = [
 
 #: Largest relative error accepted: float32 results stay well below it, real mistakes far above.
 TOLERANCE = 1e-4
+
+#: Seconds the learner's function may run on one test case before the check stops it and fails
+#: (every test case is small: a right answer takes milliseconds, even written with loops).
+#: Each checker also takes ``timeout=`` for one call.
+TIMEOUT = 10.0
 
 
 # ================================================================================== results
@@ -165,6 +174,7 @@ class _Problem:
 #: Mistakes recognised for every checker, whatever the function.
 GENERIC_MISTAKES = {
     "raised": "your function raised an exception",
+    "timeout": "your function did not return in time (a loop that never ends)",
     "returned_none": "returned None (a missing return statement)",
     "in_place_none": "updated an argument in place and returned None",
     "not_a_tuple": "returned one value where a tuple of results is expected",
@@ -189,13 +199,20 @@ def _describe_value(value) -> str:
     if value is None:
         return "None"
     if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape}"
+        numeric = value.dtype == bool or (np.issubdtype(value.dtype, np.number)
+                                          and not np.issubdtype(value.dtype, np.complexfloating))
+        dtype = "" if numeric else f" of dtype {value.dtype}"
+        return f"an array of shape {value.shape}{dtype}"
     if isinstance(value, (tuple, list)):
         shapes = ", ".join(str(_shape(v)) if isinstance(v, np.ndarray) else type(v).__name__
                            for v in value[:5])
         more = ", ..." if len(value) > 5 else ""
         return f"a {type(value).__name__} of {len(value)} values ({shapes}{more})"
-    return f"a {type(value).__name__} ({value!r:.60})"
+    if isinstance(value, dict):
+        keys = ", ".join(repr(k) for k in list(value)[:5])
+        return f"a dict with keys {keys}{', ...' if len(value) > 5 else ''}"
+    text = " ".join(repr(value).split())  # one line, however the object prints itself
+    return f"a {type(value).__name__} ({text:.60})"
 
 
 def _describe_args(spec: _Spec, args: tuple) -> str:
@@ -220,7 +237,7 @@ def _as_float_array(value) -> np.ndarray | None:
         return None
     try:
         array = np.asarray(value)
-    except (ValueError, TypeError):  # ragged nested sequences
+    except Exception:  # ragged nested sequences, objects whose conversion fails
         return None
     if array.dtype == bool or (np.issubdtype(array.dtype, np.number)
                                and not np.issubdtype(array.dtype, np.complexfloating)):
@@ -398,11 +415,98 @@ def _problems(spec: _Spec, case: _Case, result, expected, args_after: tuple) -> 
     return problems
 
 
-def _run(spec: _Spec, fn, cases: list[_Case]) -> CheckResult:
+class _TimedOut(BaseException):
+    """Raised inside the learner's function when its time is up.
+
+    A ``BaseException``, like ``KeyboardInterrupt``, so that an ``except Exception`` inside the
+    learner's loop cannot swallow it.
+    """
+
+    def __init__(self, stopped: bool):
+        super().__init__()
+        self.stopped = stopped  # False: it still runs, in a thread that cannot be stopped
+
+
+def _invoke(fn, args: tuple):
+    with np.errstate(all="ignore"):  # NaN and inf are reported by the comparison, with a reason
+        return fn(*args)
+
+
+def _can_use_alarm() -> bool:
+    """Whether SIGALRM can stop the call: on the main thread, where no one else set a timer."""
+    return (hasattr(signal, "setitimer")
+            and threading.current_thread() is threading.main_thread()
+            and signal.getitimer(signal.ITIMER_REAL)[0] == 0)
+
+
+def _call_with_alarm(fn, args: tuple, timeout: float):
+    """``fn(*args)``, stopped by a SIGALRM after ``timeout`` s (Unix, main thread)."""
+    fired = False
+
+    def on_alarm(signum, frame):
+        nonlocal fired
+        fired = True
+        raise _TimedOut(stopped=True)
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+        try:
+            result = _invoke(fn, args)
+        except BaseException:
+            if fired:  # a bare `except:` caught the timeout and raised something else
+                raise _TimedOut(stopped=True) from None
+            raise
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    finally:
+        signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
+    if fired:  # a bare `except:` caught the timeout and the function returned something
+        raise _TimedOut(stopped=True)
+    return result
+
+
+def _call_in_thread(fn, args: tuple, timeout: float):
+    """``fn(*args)`` in a daemon thread, given up after ``timeout`` s (it cannot be stopped)."""
+    outcome: dict = {}
+
+    def target():
+        try:
+            outcome["result"] = _invoke(fn, args)
+        except BaseException as err:  # re-raised in the caller's thread
+            outcome["error"] = err
+
+    thread = threading.Thread(target=target, name="dlcourse.check", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise _TimedOut(stopped=False)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
+def _call(fn, args: tuple, timeout: float):
+    """``fn(*args)`` with at most ``timeout`` seconds to return, else :class:`_TimedOut`.
+
+    On the main thread of a Unix system (a script, a test, a Jupyter kernel) a SIGALRM timer
+    interrupts the learner's function, even a ``while True: pass``, and the check goes on. Where
+    that is impossible (another thread, Windows, a timer already set by someone else) the
+    function runs in a daemon thread that the check stops waiting for; that thread cannot be
+    killed and keeps running until the process (the kernel) ends.
+    """
+    if _can_use_alarm():
+        return _call_with_alarm(fn, args, timeout)
+    return _call_in_thread(fn, args, timeout)
+
+
+def _run(spec: _Spec, fn, cases: list[_Case], timeout: float | None = None) -> CheckResult:
     if not callable(fn):
         raise TypeError(f"check.{spec.name}() expects your function, got {_describe_value(fn)}: "
                         f"pass the function itself, e.g. check.{spec.name}({spec.name}), "
                         f"not the result of calling it")
+    timeout = check_number(TIMEOUT if timeout is None else timeout, "timeout",
+                           f"check.{spec.name}()", 0, low_open=True)
     total = len(cases)
     for number, case in enumerate(cases, start=1):
         expected = spec.reference(*case.args)
@@ -410,9 +514,18 @@ def _run(spec: _Spec, fn, cases: list[_Case]) -> CheckResult:
         header = [f"{spec.name}: test case {number} of {total} failed",
                   f"  inputs: {_describe_args(spec, case.args)}"]
         try:
-            with np.errstate(all="ignore"):  # NaN and inf are reported below, with a reason
-                result = fn(*args)
-        except Exception as err:
+            result = _call(fn, args, timeout)
+        except _TimedOut as stop:
+            lines = [f"{spec.name}: test case {number} of {total} did not finish", header[1],
+                     f"  your function did not return within {timeout:g} s: look for a loop "
+                     "that never ends (a while loop whose condition never becomes False, a "
+                     "counter or index that is never updated)"]
+            if not stop.stopped:
+                lines.append("  note: it could not be stopped and is still running in the "
+                             "background; restart the kernel to stop it")
+            lines.append(f"  expected: {_signature(spec)}")
+            raise CheckFailed("\n".join(lines), spec.name, number, ("timeout",)) from None
+        except (Exception, SystemExit) as err:
             lines = [f"{spec.name}: test case {number} of {total} raised an exception",
                      header[1], f"  {type(err).__name__}: {err}"]
             where = _your_line(err)
@@ -424,6 +537,9 @@ def _run(spec: _Spec, fn, cases: list[_Case]) -> CheckResult:
             keys = ["raised"]
             if isinstance(err, NotImplementedError):
                 lines.append("  hint: replace the `raise NotImplementedError` by your code")
+            if isinstance(err, SystemExit):
+                lines.append("  hint: your function called exit() or sys.exit(); return the "
+                             "result instead")
             if isinstance(err, TypeError) and spec.type_error_hint:
                 keys.append(spec.type_error_hint[0])
                 lines.append(f"  hint: {spec.type_error_hint[1]}")
@@ -546,13 +662,13 @@ def _activation_cases() -> list[_Case]:
 
 
 def _activation_name(name: str, checker: str) -> str:
-    if name not in _FUNCTIONS:
+    if not isinstance(name, str) or name not in _FUNCTIONS:
         raise ValueError(f"check.{checker}(): unknown activation {name!r}; expected one of "
                          f"{sorted(_FUNCTIONS)}")
     return name
 
 
-def activation(fn, name: str) -> CheckResult:
+def activation(fn, name: str, *, timeout: float | None = None) -> CheckResult:
     """Check ``fn(z) -> a``, the activation ``name`` applied elementwise.
 
     Parameters
@@ -561,6 +677,9 @@ def activation(fn, name: str) -> CheckResult:
         ``fn(z)``, ``z`` an array of any shape; returns an array of the same shape.
     name : {"sigmoid", "tanh", "relu"}
         The activation ``fn`` should compute.
+    timeout : float, optional
+        Seconds your function may run on one test case before it is stopped and the check
+        fails; by default :data:`TIMEOUT`.
 
     Returns
     -------
@@ -581,10 +700,10 @@ def activation(fn, name: str) -> CheckResult:
     name = _activation_name(name, "activation")
     spec = _Spec(name, ("z",), ("a",), _FUNCTIONS[name], _ACTIVATION_MISTAKES[name],
                  layout="z of any shape, a of the same shape")
-    return _run(spec, fn, _activation_cases())
+    return _run(spec, fn, _activation_cases(), timeout=timeout)
 
 
-def activation_derivative(fn, name: str) -> CheckResult:
+def activation_derivative(fn, name: str, *, timeout: float | None = None) -> CheckResult:
     """Check ``fn(z) -> f'(z)``, the derivative of the activation ``name`` at the input ``z``.
 
     Parameters
@@ -593,6 +712,9 @@ def activation_derivative(fn, name: str) -> CheckResult:
         ``fn(z)``, ``z`` the activation's input (the pre-activation) of any shape; returns
         ``f'(z)``, same shape.
     name : {"sigmoid", "tanh", "relu"}
+    timeout : float, optional
+        Seconds your function may run on one test case before it is stopped and the check
+        fails; by default :data:`TIMEOUT`.
 
     Returns
     -------
@@ -614,7 +736,7 @@ def activation_derivative(fn, name: str) -> CheckResult:
     name = _activation_name(name, "activation_derivative")
     spec = _Spec(f"{name}_derivative", ("z",), ("f'(z)",), _DERIVATIVES[name],
                  _DERIVATIVE_MISTAKES[name], layout="z of any shape, f'(z) of the same shape")
-    return _run(spec, fn, _activation_cases())
+    return _run(spec, fn, _activation_cases(), timeout=timeout)
 
 
 # ================================================================================== dense
@@ -657,7 +779,7 @@ def _dense_cases() -> list[_Case]:
     return cases
 
 
-def dense_forward(fn) -> CheckResult:
+def dense_forward(fn, *, timeout: float | None = None) -> CheckResult:
     """Check ``fn(x, kernel, bias) -> y``, the forward pass of a Dense layer without activation.
 
     ``y = x @ kernel + bias``: the row-vector form of ``W x + b`` with ``W = kernel.T``.
@@ -667,6 +789,9 @@ def dense_forward(fn) -> CheckResult:
     fn : callable
         ``fn(x, kernel, bias)`` with ``x (batch, in_features)``, ``kernel (in_features, units)``
         and ``bias (units,)``; returns ``y (batch, units)``.
+    timeout : float, optional
+        Seconds your function may run on one test case before it is stopped and the check
+        fails; by default :data:`TIMEOUT`.
 
     Returns
     -------
@@ -684,7 +809,7 @@ def dense_forward(fn) -> CheckResult:
     """
     spec = _Spec("dense_forward", ("x", "kernel", "bias"), ("y",), _dense_forward,
                  _DENSE_FORWARD_MISTAKES, layout=_DENSE_LAYOUT)
-    return _run(spec, fn, _dense_cases())
+    return _run(spec, fn, _dense_cases(), timeout=timeout)
 
 
 _DENSE_BACKWARD_MISTAKES = (
@@ -711,7 +836,7 @@ _DENSE_BACKWARD_MISTAKES = (
 )
 
 
-def dense_backward(fn) -> CheckResult:
+def dense_backward(fn, *, timeout: float | None = None) -> CheckResult:
     """Check ``fn(x, kernel, bias, grad_output) -> (grad_x, grad_kernel, grad_bias)``.
 
     For ``y = x @ kernel + bias`` and ``grad_output = dJ/dy``::
@@ -726,6 +851,9 @@ def dense_backward(fn) -> CheckResult:
         ``fn(x, kernel, bias, grad_output)`` with ``x (batch, in_features)``,
         ``kernel (in_features, units)``, ``bias (units,)`` and ``grad_output (batch, units)``;
         returns the three gradients as a tuple (or list), in this order.
+    timeout : float, optional
+        Seconds your function may run on one test case before it is stopped and the check
+        fails; by default :data:`TIMEOUT`.
 
     Returns
     -------
@@ -755,7 +883,7 @@ def dense_backward(fn) -> CheckResult:
         args = (rng.normal(size=(batch, n_in)), rng.normal(size=(n_in, units)),
                 rng.normal(size=units), rng.normal(size=(batch, units)))
         cases.append(_Case(args, batch))
-    return _run(spec, fn, cases)
+    return _run(spec, fn, cases, timeout=timeout)
 
 
 # ================================================================================== softmax
@@ -787,7 +915,7 @@ _SOFTMAX_MISTAKES = (
 )
 
 
-def softmax(fn) -> CheckResult:
+def softmax(fn, *, timeout: float | None = None) -> CheckResult:
     """Check ``fn(z) -> p``, the softmax of each row of ``z``.
 
     ``p[i, k] = exp(z[i, k]) / Σ_j exp(z[i, j])``, computed as ``softmax(z − max_j z[i, j])`` so
@@ -798,6 +926,9 @@ def softmax(fn) -> CheckResult:
     fn : callable
         ``fn(z)`` with logits ``z (batch, classes)``; returns ``p (batch, classes)``, each row
         summing to 1.
+    timeout : float, optional
+        Seconds your function may run on one test case before it is stopped and the check
+        fails; by default :data:`TIMEOUT`.
 
     Returns
     -------
@@ -827,7 +958,7 @@ def softmax(fn) -> CheckResult:
     large[1, 2] = -1000.0
     cases = [rng.normal(scale=2.0, size=(4, 4)), rng.normal(size=(2, 5)),
              rng.normal(size=(1, 3)), large]
-    return _run(spec, fn, [_Case((z,), len(z)) for z in cases])
+    return _run(spec, fn, [_Case((z,), len(z)) for z in cases], timeout=timeout)
 
 
 # ================================================================================== losses
@@ -905,7 +1036,7 @@ def _labels_hint(name: str, one_hot: bool) -> str:
             f"one-hot labels (batch, classes), call check.{name}(fn, one_hot=True)")
 
 
-def cross_entropy(fn, *, one_hot: bool = False) -> CheckResult:
+def cross_entropy(fn, *, one_hot: bool = False, timeout: float | None = None) -> CheckResult:
     """Check ``fn(probs, labels) -> loss``, the categorical cross-entropy averaged over the batch.
 
     ``loss = −(1/batch) Σ_i log probs[i, labels[i]]``, the same as Keras's
@@ -919,6 +1050,9 @@ def cross_entropy(fn, *, one_hot: bool = False) -> CheckResult:
     one_hot : bool
         Pass ``labels`` one-hot, ``(batch, classes)``, instead of integer class indices
         ``(batch,)``.
+    timeout : float, optional
+        Seconds your function may run on one test case before it is stopped and the check
+        fails; by default :data:`TIMEOUT`.
 
     Returns
     -------
@@ -937,6 +1071,7 @@ def cross_entropy(fn, *, one_hot: bool = False) -> CheckResult:
     largest probability); the binary cross-entropy formula; ``log10`` or ``log2``; and every
     mistake of :data:`GENERIC_MISTAKES`.
     """
+    one_hot = check_bool(one_hot, "one_hot", "check.cross_entropy()")
     spec = _Spec("cross_entropy", ("probs", "labels"), ("loss",), _cross_entropy,
                  _CROSS_ENTROPY_MISTAKES,
                  layout="probs (batch, classes), labels "
@@ -945,7 +1080,7 @@ def cross_entropy(fn, *, one_hot: bool = False) -> CheckResult:
                  error_hint=_labels_hint("cross_entropy", one_hot))
     cases = _label_cases(5, one_hot, [(5, 3), (1, 4), (4, 6), (6, 2)])
     cases = [_Case((_softmax_ref(c.args[0]), c.args[1]), c.batch) for c in cases]
-    return _run(spec, fn, cases)
+    return _run(spec, fn, cases, timeout=timeout)
 
 
 def _softmax_cross_entropy_backward(logits, labels):
@@ -981,7 +1116,8 @@ _SCE_MISTAKES = (
 )
 
 
-def softmax_cross_entropy_backward(fn, *, one_hot: bool = False) -> CheckResult:
+def softmax_cross_entropy_backward(fn, *, one_hot: bool = False,
+                                   timeout: float | None = None) -> CheckResult:
     """Check ``fn(logits, labels) -> grad_logits``, the gradient of softmax + cross-entropy.
 
     For ``J = cross_entropy(softmax(logits), labels)`` averaged over the batch,
@@ -995,6 +1131,9 @@ def softmax_cross_entropy_backward(fn, *, one_hot: bool = False) -> CheckResult:
     one_hot : bool
         Pass ``labels`` one-hot, ``(batch, classes)``, instead of integer class indices
         ``(batch,)``.
+    timeout : float, optional
+        Seconds your function may run on one test case before it is stopped and the check
+        fails; by default :data:`TIMEOUT`.
 
     Returns
     -------
@@ -1011,13 +1150,15 @@ def softmax_cross_entropy_backward(fn, *, one_hot: bool = False) -> CheckResult:
     subtracted, or 1 subtracted from every entry; the logits used instead of the probabilities;
     and every mistake of :data:`GENERIC_MISTAKES`.
     """
+    one_hot = check_bool(one_hot, "one_hot", "check.softmax_cross_entropy_backward()")
     spec = _Spec("softmax_cross_entropy_backward", ("logits", "labels"), ("grad_logits",),
                  _softmax_cross_entropy_backward, _SCE_MISTAKES,
                  layout="logits (batch, classes), labels "
                         + ("(batch, classes) one-hot" if one_hot else "(batch,) class indices")
                         + ", grad_logits (batch, classes)",
                  error_hint=_labels_hint("softmax_cross_entropy_backward", one_hot))
-    return _run(spec, fn, _label_cases(6, one_hot, [(4, 3), (1, 5), (3, 3), (6, 2)]))
+    cases = _label_cases(6, one_hot, [(4, 3), (1, 5), (3, 3), (6, 2)])
+    return _run(spec, fn, cases, timeout=timeout)
 
 
 # ================================================================================== optimizers
@@ -1040,7 +1181,7 @@ _GRADIENT_DESCENT_MISTAKES = (
 )
 
 
-def gradient_descent_step(fn) -> CheckResult:
+def gradient_descent_step(fn, *, timeout: float | None = None) -> CheckResult:
     """Check ``fn(theta, grad, learning_rate) -> new_theta``, one step of gradient descent.
 
     ``new_theta = theta − learning_rate * grad``.
@@ -1051,6 +1192,9 @@ def gradient_descent_step(fn) -> CheckResult:
         ``fn(theta, grad, learning_rate)`` with ``theta`` and ``grad`` arrays of the same shape
         and a float ``learning_rate``; returns the new parameters, same shape. Updating ``theta``
         in place is fine as long as the function returns it too.
+    timeout : float, optional
+        Seconds your function may run on one test case before it is stopped and the check
+        fails; by default :data:`TIMEOUT`.
 
     Returns
     -------
@@ -1073,7 +1217,7 @@ def gradient_descent_step(fn) -> CheckResult:
     rng = _rng(7)
     cases = [_Case((rng.normal(size=shape), rng.normal(size=shape), lr))
              for shape, lr in [((5,), 0.1), ((2, 4), 0.5), ((3, 2, 2), 0.01), ((1,), 0.3)]]
-    return _run(spec, fn, cases)
+    return _run(spec, fn, cases, timeout=timeout)
 
 
 # ================================================================================== convolution
@@ -1201,7 +1345,7 @@ _PAIRS_HINT = ("strides (and pool_size) are passed as pairs such as (2, 2), as K
                "them; if your function takes plain integers, call check.{name}(fn, as_int=True)")
 
 
-def conv2d(fn, *, as_int: bool = False) -> CheckResult:
+def conv2d(fn, *, as_int: bool = False, timeout: float | None = None) -> CheckResult:
     """Check ``fn(x, kernel, bias, strides, padding) -> y``, a 2D convolution as Keras's Conv2D.
 
     ``y[n, i, j, f] = bias[f] + Σ_{u, v, c} x_pad[n, i·sh + u, j·sw + v, c] · kernel[u, v, c, f]``
@@ -1220,6 +1364,9 @@ def conv2d(fn, *, as_int: bool = False) -> CheckResult:
     as_int : bool
         Pass ``strides`` as one integer (e.g. ``2``) instead of a pair; the test case with
         different vertical and horizontal strides is then left out.
+    timeout : float, optional
+        Seconds your function may run on one test case before it is stopped and the check
+        fails; by default :data:`TIMEOUT`.
 
     Returns
     -------
@@ -1238,6 +1385,7 @@ def conv2d(fn, *, as_int: bool = False) -> CheckResult:
     made symmetric; the kernel's height and width swapped; a channels-first output; an output of
     the wrong size (with the formula); and every mistake of :data:`GENERIC_MISTAKES`.
     """
+    as_int = check_bool(as_int, "as_int", "check.conv2d()")
     spec = _Spec("conv2d", ("x", "kernel", "bias", "strides", "padding"), ("y",), _conv2d,
                  _CONV_MISTAKES,
                  layout="x (batch, height, width, channels), kernel (kernel_height, "
@@ -1259,7 +1407,7 @@ def conv2d(fn, *, as_int: bool = False) -> CheckResult:
         args = (rng.normal(size=x_shape), rng.normal(size=k_shape), rng.normal(size=k_shape[3]),
                 strides[0] if as_int else strides, padding)
         cases.append(_Case(args, x_shape[0]))
-    return _run(spec, fn, cases)
+    return _run(spec, fn, cases, timeout=timeout)
 
 
 def _pool(x, pool_size, strides, reduce=np.max):
@@ -1310,7 +1458,7 @@ def _pool_output_size_hint(a) -> str:
             f"strides {_pair(strides)}, so (batch, {out[1]}, {out[2]}, channels)")
 
 
-def maxpool2d(fn, *, as_int: bool = False) -> CheckResult:
+def maxpool2d(fn, *, as_int: bool = False, timeout: float | None = None) -> CheckResult:
     """Check ``fn(x, pool_size, strides) -> y``, 2D max pooling as Keras's MaxPooling2D.
 
     ``y[n, i, j, c] = max_{u < ph, v < pw} x[n, i·sh + u, j·sw + v, c]``, without padding
@@ -1325,6 +1473,9 @@ def maxpool2d(fn, *, as_int: bool = False) -> CheckResult:
     as_int : bool
         Pass ``pool_size`` and ``strides`` as single integers instead of pairs; the test case
         with a non-square window is then left out.
+    timeout : float, optional
+        Seconds your function may run on one test case before it is stopped and the check
+        fails; by default :data:`TIMEOUT`.
 
     Returns
     -------
@@ -1342,6 +1493,7 @@ def maxpool2d(fn, *, as_int: bool = False) -> CheckResult:
     the maximum taken over the channels too; a channels-first output; an output of the wrong
     size (with the formula); and every mistake of :data:`GENERIC_MISTAKES`.
     """
+    as_int = check_bool(as_int, "as_int", "check.maxpool2d()")
     spec = _Spec("maxpool2d", ("x", "pool_size", "strides"), ("y",), _maxpool2d,
                  _MAXPOOL_MISTAKES,
                  layout="x (batch, height, width, channels), y (batch, out_height, out_width, "
@@ -1359,7 +1511,7 @@ def maxpool2d(fn, *, as_int: bool = False) -> CheckResult:
         if as_int:
             pool_size, strides = pool_size[0], strides[0]
         cases.append(_Case((rng.normal(size=x_shape), pool_size, strides), x_shape[0]))
-    return _run(spec, fn, cases)
+    return _run(spec, fn, cases, timeout=timeout)
 
 
 # ================================================================================== recurrent
@@ -1406,7 +1558,7 @@ def _rnn_weights(rng, input_dim: int, units: int):
             rng.normal(scale=0.5, size=(units, units)), rng.normal(scale=0.5, size=units))
 
 
-def rnn_step(fn) -> CheckResult:
+def rnn_step(fn, *, timeout: float | None = None) -> CheckResult:
     """Check ``fn(x_t, h_prev, kernel, recurrent_kernel, bias) -> h_t``, one SimpleRNN step.
 
     ``h_t = tanh(x_t @ kernel + h_prev @ recurrent_kernel + bias)``: the row-vector form of
@@ -1419,6 +1571,9 @@ def rnn_step(fn) -> CheckResult:
         ``fn(x_t, h_prev, kernel, recurrent_kernel, bias)`` with ``x_t (batch, input_dim)``,
         ``h_prev (batch, units)``, ``kernel (input_dim, units)``,
         ``recurrent_kernel (units, units)`` and ``bias (units,)``; returns ``h_t (batch, units)``.
+    timeout : float, optional
+        Seconds your function may run on one test case before it is stopped and the check
+        fails; by default :data:`TIMEOUT`.
 
     Returns
     -------
@@ -1445,7 +1600,7 @@ def rnn_step(fn) -> CheckResult:
         x_t = rng.normal(size=(batch, input_dim))
         h_prev = np.tanh(rng.normal(size=(batch, units)))
         cases.append(_Case((x_t, h_prev, *_rnn_weights(rng, input_dim, units)), batch))
-    return _run(spec, fn, cases)
+    return _run(spec, fn, cases, timeout=timeout)
 
 
 def _rnn_forward(x, kernel, recurrent_kernel, bias, activation=np.tanh, carry=True):
@@ -1502,7 +1657,7 @@ _RNN_FORWARD_MISTAKES = (
 )
 
 
-def rnn_forward(fn) -> CheckResult:
+def rnn_forward(fn, *, timeout: float | None = None) -> CheckResult:
     """Check ``fn(x, kernel, recurrent_kernel, bias) -> states``, a SimpleRNN over a sequence.
 
     Starting from ``h_0 = 0``, ``h_t = tanh(x[:, t] @ kernel + h_{t−1} @ recurrent_kernel + bias)``
@@ -1515,6 +1670,9 @@ def rnn_forward(fn) -> CheckResult:
         ``fn(x, kernel, recurrent_kernel, bias)`` with ``x (batch, time, features)``,
         ``kernel (features, units)``, ``recurrent_kernel (units, units)`` and ``bias (units,)``;
         returns ``states (batch, time, units)``.
+    timeout : float, optional
+        Seconds your function may run on one test case before it is stopped and the check
+        fails; by default :data:`TIMEOUT`.
 
     Returns
     -------
@@ -1543,7 +1701,7 @@ def rnn_forward(fn) -> CheckResult:
     for batch, time, features, units in [(2, 4, 3, 3), (1, 5, 2, 4), (3, 1, 4, 2)]:
         x = rng.normal(size=(batch, time, features))
         cases.append(_Case((x, *_rnn_weights(rng, features, units)), batch))
-    return _run(spec, fn, cases)
+    return _run(spec, fn, cases, timeout=timeout)
 
 
 #: Every checker's own mistakes, by checker name (the tests make sure each one is recognised).

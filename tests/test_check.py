@@ -9,6 +9,10 @@ softmax-cross-entropy gradient.)
 """
 
 import math
+import signal
+import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -487,7 +491,7 @@ def test_a_known_mistake_is_diagnosed(checker, wrong, key, phrase):
 def test_every_diagnosis_the_module_claims_is_tested():
     claimed = {m.key for mistakes in check._MISTAKES.values() for m in mistakes}
     claimed |= set(check.GENERIC_MISTAKES) | set(check._HINT_KEYS)
-    tested = {m[2] for m in MISTAKES} | {"raised", "int_pairs"}  # tested one by one below
+    tested = {m[2] for m in MISTAKES} | {"raised", "int_pairs", "timeout"}  # tested below
     assert claimed - tested == set()
 
 
@@ -620,3 +624,214 @@ def test_a_wrong_scalar_is_not_called_a_constant_factor():
         check.cross_entropy(lambda p, y: 3.0)
     assert "loss: wrong value: expected 0.801263, got 3" in str(info.value)
     assert info.value.mistakes == ()
+
+
+# ============================================================================ endless loops
+def spins_forever(x, kernel, bias):
+    while True:
+        pass
+
+
+def swallows_every_exception(x, kernel, bias):
+    while True:
+        try:
+            time.sleep(0.01)
+        except Exception:  # a learner's catch-all cannot swallow the time limit
+            pass
+
+
+def loop_in_a_bare_except(x, kernel, bias):
+    try:
+        while True:
+            pass
+    except BaseException:  # catches the time limit too: the check still reports it
+        return x @ kernel + bias
+
+
+def counter_never_incremented(x, kernel, bias):
+    y = np.zeros((x.shape[0], kernel.shape[1]))
+    i = 0
+    while i < x.shape[0]:
+        y[i] = x[i] @ kernel + bias
+    return y
+
+
+def hangs_on_a_batch_of_one(x, kernel, bias):
+    while len(x) == 1:
+        pass
+    return x @ kernel + bias
+
+
+SHORT = 0.2  # seconds: each hanging test below finishes in well under a second
+
+
+@pytest.mark.parametrize("fn", [spins_forever, swallows_every_exception,
+                                counter_never_incremented, loop_in_a_bare_except])
+@pytest.mark.parametrize("how", ["keyword", "module constant"])
+def test_a_function_that_never_returns_is_stopped_with_a_clear_message(fn, how, monkeypatch):
+    handler = signal.getsignal(signal.SIGALRM)
+    start = time.monotonic()
+    with pytest.raises(check.CheckFailed) as info:
+        if how == "keyword":
+            check.dense_forward(fn, timeout=SHORT)
+        else:
+            monkeypatch.setattr(check, "TIMEOUT", SHORT)
+            check.dense_forward(fn)
+    assert time.monotonic() - start < 5
+    message = str(info.value)
+    assert message.startswith("dense_forward: test case 1 of 4 did not finish")
+    assert "inputs: x (3, 3), kernel (3, 3), bias (3,)" in message
+    assert f"your function did not return within {SHORT:g} s: look for a loop that never ends" \
+        in message
+    assert "expected: dense_forward(x, kernel, bias) -> y" in message
+    assert "still running" not in message  # on the main thread it was really stopped
+    assert info.value.mistakes == ("timeout",) and info.value.case == 1
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    # The alarm is disarmed and the previous handler back.
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) is handler
+
+
+def test_the_time_limit_applies_to_each_test_case():
+    with pytest.raises(check.CheckFailed) as info:
+        check.dense_forward(hangs_on_a_batch_of_one, timeout=SHORT)
+    assert info.value.case == 3 and info.value.mistakes == ("timeout",)  # (3, 4, 1, 5) batches
+    assert "test case 3 of 4 did not finish" in str(info.value)
+
+
+@pytest.mark.parametrize("checker, fn", [
+    (lambda f, t: check.activation(f, "relu", timeout=t), lambda z: spins_forever(z, 0, 0)),
+    (lambda f, t: check.conv2d(f, as_int=True, timeout=t), lambda *a: spins_forever(*a[:3])),
+    (lambda f, t: check.rnn_forward(f, timeout=t), lambda *a: spins_forever(*a[:3])),
+], ids=["activation", "conv2d", "rnn_forward"])
+def test_every_checker_takes_a_time_limit(checker, fn):
+    with pytest.raises(check.CheckFailed) as info:
+        checker(fn, SHORT)
+    assert info.value.mistakes == ("timeout",)
+
+
+def test_a_slow_but_finishing_function_passes():
+    def slow_dense_forward(x, kernel, bias):
+        time.sleep(0.02)
+        return x @ kernel + bias
+
+    assert check.dense_forward(slow_dense_forward, timeout=2).cases == 4
+
+
+def run_in_a_thread(call):
+    """``call()`` in another thread (as a GUI or a notebook extension might): its outcome."""
+    outcome = {}
+
+    def target():
+        try:
+            outcome["result"] = call()
+        except BaseException as err:
+            outcome["error"] = err
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive()
+    return outcome
+
+
+def test_off_the_main_thread_a_hanging_function_is_given_up_on():
+    stop = threading.Event()
+
+    def spins_until_told(x, kernel, bias):
+        while not stop.is_set():
+            pass
+
+    try:
+        outcome = run_in_a_thread(lambda: check.dense_forward(spins_until_told, timeout=SHORT))
+    finally:
+        stop.set()  # end the spinning thread, which the check could not stop
+    err = outcome["error"]
+    assert isinstance(err, check.CheckFailed) and err.mistakes == ("timeout",)
+    assert f"did not return within {SHORT:g} s" in str(err)
+    assert "still running in the background; restart the kernel" in str(err)
+
+
+def test_off_the_main_thread_results_and_exceptions_are_checked_as_usual():
+    assert run_in_a_thread(lambda: check.dense_forward(dense_forward))["result"].cases == 4
+    err = run_in_a_thread(lambda: check.dense_forward(lambda x, k, b: x @ k.T[:2]))["error"]
+    assert isinstance(err, check.CheckFailed) and err.mistakes == ("raised",)
+    assert "ValueError: matmul" in str(err) and "x @ k.T[:2]" in str(err)
+    err = run_in_a_thread(lambda: check.dense_forward(lambda x, k, b: x @ k))["error"]
+    assert err.mistakes == ("forgot_bias",)
+
+
+def test_a_timer_someone_else_set_is_left_alone():
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(signum))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 60)
+        assert check.dense_forward(dense_forward, timeout=5).cases == 4
+        with pytest.raises(check.CheckFailed, match="raised an exception"):
+            check.dense_forward(lambda x, k, b: 1 / 0, timeout=5)
+        remaining = signal.getitimer(signal.ITIMER_REAL)[0]
+        assert 50 < remaining <= 60
+        assert signal.getsignal(signal.SIGALRM).__name__ == "<lambda>"
+        assert fired == []
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("timeout, error, given", [
+    (0, ValueError, "0"), (-1.0, ValueError, "-1.0"), (math.nan, ValueError, "nan"),
+    (math.inf, ValueError, "inf"), ("10", TypeError, "'10'"), (True, TypeError, "True"),
+])
+def test_a_bad_time_limit_is_refused(timeout, error, given):
+    with pytest.raises(error, match=rf"check.dense_forward\(\): timeout must be a number > 0, "
+                                    rf"got {given}"):
+        check.dense_forward(dense_forward, timeout=timeout)
+
+
+# ============================================================================ other bad input
+@pytest.mark.parametrize("fn, phrase", [
+    (lambda x, k, b: (x @ k + b).astype(complex), "got an array of shape (3, 3) of dtype "
+                                                  "complex128"),
+    (lambda x, k, b: np.array([None, None, None]), "got an array of shape (3,) of dtype object"),
+    (lambda x, k, b: {"y": x @ k + b}, "got a dict with keys 'y'"),
+    (lambda x, k, b: (row for row in x @ k + b), "got a generator"),
+    (lambda x, k, b: "y", "got a str ('y')"),
+], ids=["complex", "object", "dict", "generator", "str"])
+def test_a_result_that_is_not_real_numbers_says_what_it_was(fn, phrase):
+    with pytest.raises(check.CheckFailed) as info:
+        check.dense_forward(fn)
+    message = str(info.value)
+    assert f"y: expected an array of shape (3, 3), {phrase}" in message
+    assert "\n" not in message.split("y: expected", 1)[1].split("diagnosis")[0].strip()
+    assert info.value.mistakes == ("not_an_array",)
+
+
+@pytest.mark.parametrize("exit_call", [lambda: sys.exit("done"), lambda: exit()],
+                         ids=["sys.exit", "exit"])
+def test_a_function_that_exits_is_reported_not_obeyed(exit_call):
+    def dense_forward_that_exits(x, kernel, bias):
+        exit_call()
+
+    with pytest.raises(check.CheckFailed) as info:
+        check.dense_forward(dense_forward_that_exits)
+    assert "raised an exception" in str(info.value) and "SystemExit" in str(info.value)
+    assert "called exit() or sys.exit(); return the result instead" in str(info.value)
+    assert info.value.mistakes == ("raised",)
+
+
+@pytest.mark.parametrize("checker, flag", [
+    (check.cross_entropy, "one_hot"), (check.softmax_cross_entropy_backward, "one_hot"),
+    (check.conv2d, "as_int"), (check.maxpool2d, "as_int"),
+])
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_a_flag_that_is_not_a_boolean_is_refused(checker, flag, value):
+    with pytest.raises(TypeError, match=rf"check.{checker.__name__}\(\): {flag} must be True or "
+                                        rf"False, got {value!r}"):
+        checker(dense_forward, **{flag: value})
+
+
+@pytest.mark.parametrize("name", [["tanh"], None, 1])
+def test_an_activation_name_that_is_not_a_string_is_a_value_error(name):
+    with pytest.raises(ValueError, match=r"unknown activation .*; expected one of \['relu', "
+                                         r"'sigmoid', 'tanh'\]"):
+        check.activation(np.tanh, name)
