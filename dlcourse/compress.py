@@ -23,13 +23,15 @@ a softmax 5 per output, other activations and reshapes 0. Counts are per example
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
-from dlcourse.scratch.conv import conv_output_size
+from dlcourse.scratch.conv import as_pair, check_padding, conv_output_size
 from dlcourse.scratch.model import Input
+from dlcourse.validation import check_array, check_bool, check_choice, check_int, check_number
 
 __all__ = [
     "INT8_MAX",
@@ -65,13 +67,14 @@ def _round_half_up(x: np.ndarray) -> np.ndarray:
 
 
 def _axis(axis, ndim: int, func: str) -> int | None:
+    """``axis`` as a non-negative index of an ``ndim``-d array, or None (per tensor)."""
     if axis is None:
         return None
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) \
-            or not -ndim <= axis < ndim:
-        raise ValueError(f"{func}(): axis must be None (per tensor) or an axis of the "
-                         f"{ndim}-d array (per channel), got {axis!r}")
-    return int(axis) % ndim
+    owner = f"{func}()"
+    if ndim == 0:
+        raise ValueError(f"{owner}: axis must be None for a single number (there are no "
+                         f"channels), got {axis!r}")
+    return check_int(axis, "axis", owner, minimum=-ndim, maximum=ndim - 1) % ndim
 
 
 def _broadcastable(values, axis: int | None, ndim: int) -> np.ndarray:
@@ -85,22 +88,83 @@ def _broadcastable(values, axis: int | None, ndim: int) -> np.ndarray:
 
 
 def _check_qrange(qmin, qmax, func: str) -> tuple[int, int]:
-    if not (isinstance(qmin, (int, np.integer)) and isinstance(qmax, (int, np.integer))
-            and qmin < 0 < qmax):
-        raise ValueError(f"{func}(): need integers qmin < 0 < qmax, got qmin={qmin!r}, "
-                         f"qmax={qmax!r}")
-    return int(qmin), int(qmax)
+    """The integer range: ``qmin < 0 < qmax``, both within int32 (the widest result dtype)."""
+    owner = f"{func}()"
+    qmin = check_int(qmin, "qmin", owner, minimum=-2**31, maximum=-1)
+    qmax = check_int(qmax, "qmax", owner, minimum=1, maximum=2**31 - 1)
+    return qmin, qmax
 
 
-def _check_real(x, func: str) -> np.ndarray:
-    x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
-        raise TypeError(f"{func}(): expected a real-valued array, got dtype {x.dtype}")
+def _check_real(x, func: str, name: str = "x") -> np.ndarray:
+    """A non-empty array of finite real numbers (no booleans, complex numbers or objects)."""
+    x = check_array(x, name, f"{func}()")
     if x.size == 0:
-        raise ValueError(f"{func}(): expected a non-empty array, got shape {x.shape}")
-    if not np.isfinite(x).all():
-        raise ValueError(f"{func}(): the array contains NaN or infinite values")
+        raise ValueError(f"{func}(): {name} must be a non-empty array, got shape {x.shape}")
     return x
+
+
+def _check_float_dtype(dtype, owner: str) -> np.dtype:
+    """``dtype`` as a NumPy floating-point dtype (an integer one would truncate the values)."""
+    try:
+        if dtype is None:  # np.dtype(None) would be float64, silently
+            raise TypeError("no dtype")
+        result = np.dtype(dtype)
+    except TypeError as err:
+        raise TypeError(f"{owner}: dtype must be a floating-point dtype such as np.float32, "
+                        f"got {dtype!r}") from err
+    if not np.issubdtype(result, np.floating):
+        raise TypeError(f"{owner}: dtype must be a floating-point dtype such as np.float32, "
+                        f"got {result}")
+    return result
+
+
+def _shown(values: np.ndarray) -> str:
+    return repr(values.item()) if values.size == 1 else np.array2string(values, threshold=8)
+
+
+def _check_params(scale, zero_point, axis, original_axis, shape, func: str, qmin=None,
+                  qmax=None) -> tuple[np.ndarray, np.ndarray]:
+    """``scale`` and ``zero_point`` checked and shaped to broadcast against ``shape``.
+
+    Per tensor (``axis`` None) each must be one number; per channel, one number or one value
+    per index along ``axis``. One value per channel with ``axis=None`` is the usual slip (the
+    parameters came from ``quantization_params(..., axis=-1)``): NumPy would broadcast them
+    along the last axis, whatever axis they were computed along, so it is refused.
+    """
+    owner = f"{func}()"
+    scale = check_array(scale, "scale", owner)
+    zero_point = check_array(zero_point, "zero_point", owner, kind="integer")
+    for name, values in (("scale", scale), ("zero_point", zero_point)):
+        if axis is None:
+            if values.ndim > 1 or values.size != 1:
+                hint = (f" ({values.size} values, one per channel: pass the axis they run along, "
+                        "e.g. axis=-1, as given to quantization_params)"
+                        if values.ndim == 1 else "")
+                raise ValueError(f"{owner}: with axis=None (per tensor) {name} must be a single "
+                                 f"number, got shape {values.shape}{hint}")
+        elif values.ndim > 1 or (values.ndim == 1 and values.size != shape[axis]):
+            raise ValueError(f"{owner}: with axis={original_axis} {name} must be a single number "
+                             f"or hold one value per channel, shape ({shape[axis]},), for an "
+                             f"array of shape {tuple(shape)}; got shape {values.shape}")
+    if np.any(scale <= 0):
+        raise ValueError(f"{owner}: scale must be positive (> 0), got {_shown(scale)}")
+    if qmin is not None and (np.any(zero_point < qmin) or np.any(zero_point > qmax)):
+        raise ValueError(f"{owner}: zero_point must be an integer in [{qmin}, {qmax}] (the "
+                         f"integer range), got {_shown(zero_point)}")
+    if axis is None:
+        scale, zero_point = scale.reshape(()), zero_point.reshape(())
+    return (_broadcastable(scale.astype(np.float64), axis, len(shape)),
+            _broadcastable(zero_point.astype(np.float64), axis, len(shape)))
+
+
+def _check_weight_list(weights, func: str) -> list:
+    """``weights`` as a list; one array on its own is refused (its rows would be taken as
+    the weights)."""
+    if isinstance(weights, (np.ndarray, QuantizedTensor, str, bytes)) \
+            or not isinstance(weights, Iterable):
+        raise TypeError(f"{func}(): weights must be a list of arrays such as "
+                        f"model.get_weights(), got {type(weights).__name__}")
+    return list(weights)
 
 
 def quantization_params(x, axis=None, symmetric: bool = False, qmin: int = INT8_MIN,
@@ -147,6 +211,7 @@ def quantization_params(x, axis=None, symmetric: bool = False, qmin: int = INT8_
     x = _check_real(x, "quantization_params")
     qmin, qmax = _check_qrange(qmin, qmax, "quantization_params")
     axis = _axis(axis, x.ndim, "quantization_params")
+    symmetric = check_bool(symmetric, "symmetric", "quantization_params()")
     reduce = None if axis is None else tuple(a for a in range(x.ndim) if a != axis)
     x64 = x.astype(np.float64)
     r_min = np.minimum(x64.min(axis=reduce), 0.0)
@@ -178,10 +243,11 @@ def quantize(x, scale, zero_point, axis=None, qmin: int = INT8_MIN, qmax: int = 
     x : array_like
         Real values, any shape.
     scale, zero_point : scalar or 1-d array
-        From :func:`quantization_params`; 1-d (one per channel) when ``axis`` is given.
+        From :func:`quantization_params`: ``S > 0`` (finite) and an integer ``Z`` in
+        ``[qmin, qmax]``; 1-d, one per channel, only when ``axis`` is given.
     axis : int or None
         The channel axis of ``x`` that ``scale`` and ``zero_point`` run along (per-channel), or
-        None (per-tensor).
+        None (per-tensor): the same as given to :func:`quantization_params`.
     qmin, qmax : int
         The integer range, -128 and 127 for int8.
 
@@ -196,11 +262,9 @@ def quantize(x, scale, zero_point, axis=None, qmin: int = INT8_MIN, qmax: int = 
     """
     x = _check_real(x, "quantize")
     qmin, qmax = _check_qrange(qmin, qmax, "quantize")
-    axis = _axis(axis, x.ndim, "quantize")
-    scale = _broadcastable(np.asarray(scale, dtype=np.float64), axis, x.ndim)
-    zero_point = _broadcastable(np.asarray(zero_point, dtype=np.float64), axis, x.ndim)
-    if np.any(scale <= 0):
-        raise ValueError("quantize(): scale must be positive")
+    channel_axis = _axis(axis, x.ndim, "quantize")
+    scale, zero_point = _check_params(scale, zero_point, channel_axis, axis, x.shape, "quantize",
+                                      qmin, qmax)
     q = np.clip(_round_half_up(x.astype(np.float64) / scale) + zero_point, qmin, qmax)
     dtype = np.int8 if (qmin >= -128 and qmax <= 127) else \
         np.int16 if (qmin >= -2**15 and qmax < 2**15) else np.int32
@@ -215,22 +279,22 @@ def dequantize(q, scale, zero_point, axis=None, dtype=np.float32) -> np.ndarray:
     q : integer array
         From :func:`quantize`.
     scale, zero_point : scalar or 1-d array
-        The same as given to :func:`quantize`.
+        The same as given to :func:`quantize`; 1-d, one per channel, only when ``axis`` is
+        given.
     axis : int or None
-        The channel axis (per-channel) or None (per-tensor).
-    dtype : numpy dtype
+        The channel axis (per-channel) or None (per-tensor), as given to :func:`quantize`.
+    dtype : floating-point numpy dtype
         Of the result (computed in float64 first).
 
     Returns
     -------
     array of the shape of ``q``
     """
-    q = np.asarray(q)
-    if not np.issubdtype(q.dtype, np.integer):
-        raise TypeError(f"dequantize(): expected an integer array, got dtype {q.dtype}")
-    axis = _axis(axis, q.ndim, "dequantize")
-    scale = _broadcastable(np.asarray(scale, dtype=np.float64), axis, q.ndim)
-    zero_point = _broadcastable(np.asarray(zero_point, dtype=np.float64), axis, q.ndim)
+    q = check_array(q, "q", "dequantize()", kind="integer")
+    channel_axis = _axis(axis, q.ndim, "dequantize")
+    scale, zero_point = _check_params(scale, zero_point, channel_axis, axis, q.shape,
+                                      "dequantize")
+    dtype = _check_float_dtype(dtype, "dequantize()")
     return (scale * (q.astype(np.float64) - zero_point)).astype(dtype)
 
 
@@ -286,8 +350,9 @@ def quantize_tensor(x, axis=None, symmetric: bool = False) -> QuantizedTensor:
     QuantizedTensor
     """
     x = _check_real(x, "quantize_tensor")
-    scale, zero_point = quantization_params(x, axis=axis, symmetric=symmetric)
     axis = _axis(axis, x.ndim, "quantize_tensor")
+    symmetric = check_bool(symmetric, "symmetric", "quantize_tensor()")
+    scale, zero_point = quantization_params(x, axis=axis, symmetric=symmetric)
     dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.dtype(np.float32)
     return QuantizedTensor(quantize(x, scale, zero_point, axis), scale, zero_point, axis,
                            np.dtype(dtype))
@@ -315,8 +380,12 @@ def quantize_weights(weights, per_channel: bool = False, symmetric: bool = False
         Same length and order; :class:`QuantizedTensor` for kernels, the float arrays for
         biases. :func:`dequantize_weights` turns it back into a ``set_weights()`` list.
     """
+    weights = _check_weight_list(weights, "quantize_weights")
+    per_channel = check_bool(per_channel, "per_channel", "quantize_weights()")
+    symmetric = check_bool(symmetric, "symmetric", "quantize_weights()")
+    arrays = [_check_real(w, "quantize_weights", f"weights[{i}]") for i, w in enumerate(weights)]
     return [quantize_tensor(w, axis=-1 if per_channel else None, symmetric=symmetric)
-            if np.ndim(w) >= 2 else np.asarray(w) for w in weights]
+            if w.ndim >= 2 else w for w in arrays]
 
 
 def dequantize_weights(weights) -> list[np.ndarray]:
@@ -332,7 +401,10 @@ def dequantize_weights(weights) -> list[np.ndarray]:
     list of arrays
         In the original dtypes and shapes, ready for ``model.set_weights()``.
     """
-    return [w.dequantize() if isinstance(w, QuantizedTensor) else np.asarray(w) for w in weights]
+    weights = _check_weight_list(weights, "dequantize_weights")
+    return [w.dequantize() if isinstance(w, QuantizedTensor)
+            else check_array(w, f"weights[{i}]", "dequantize_weights()")
+            for i, w in enumerate(weights)]
 
 
 def nbytes(weights) -> int:
@@ -348,17 +420,16 @@ def nbytes(weights) -> int:
     int
         ``array.nbytes`` for arrays, :attr:`QuantizedTensor.nbytes` for quantized tensors.
     """
-    return int(sum(w.nbytes if isinstance(w, QuantizedTensor) else np.asarray(w).nbytes
-                   for w in weights))
+    weights = _check_weight_list(weights, "nbytes")
+    return int(sum(w.nbytes if isinstance(w, QuantizedTensor)
+                   else check_array(w, f"weights[{i}]", "nbytes()", allow_nonfinite=True).nbytes
+                   for i, w in enumerate(weights)))
 
 
 # ------------------------------------------------------------------------------ pruning
 def _check_sparsity(value, func: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not 0 <= value <= 1:
-        raise ValueError(f"{func}(): sparsity must be a number in [0, 1] (the fraction of "
-                         f"weights set to zero), got {value!r}")
-    return float(value)
+    """The fraction of weights set to zero, a number in [0, 1]."""
+    return check_number(value, "sparsity", f"{func}()", 0.0, 1.0)
 
 
 def magnitude_mask(w, sparsity: float) -> np.ndarray:
@@ -377,7 +448,7 @@ def magnitude_mask(w, sparsity: float) -> np.ndarray:
         True where the weight is kept. Exactly ``round(sparsity · n)`` entries are False; among
         equal magnitudes the earlier entries (in C order) go first.
     """
-    w = np.asarray(w)
+    w = check_array(w, "w", "magnitude_mask()")
     sparsity = _check_sparsity(sparsity, "magnitude_mask")
     n_pruned = int(round(sparsity * w.size))
     order = np.argsort(np.abs(w), axis=None, kind="stable")
@@ -406,10 +477,10 @@ def prune_weights(weights, sparsity: float, scope: str = "layer"):
     masks : list of bool arrays
         True where a weight was kept (all True for biases).
     """
+    weights = _check_weight_list(weights, "prune_weights")
     sparsity = _check_sparsity(sparsity, "prune_weights")
-    if scope not in ("layer", "global"):
-        raise ValueError(f"prune_weights(): scope must be 'layer' or 'global', got {scope!r}")
-    weights = [np.asarray(w) for w in weights]
+    scope = check_choice(scope, "scope", "prune_weights()", ("layer", "global"))
+    weights = [check_array(w, f"weights[{i}]", "prune_weights()") for i, w in enumerate(weights)]
     kernels = [i for i, w in enumerate(weights) if w.ndim >= 2]
     masks = [np.ones(w.shape, dtype=bool) for w in weights]
     if scope == "layer":
@@ -441,7 +512,9 @@ def sparsity(weights) -> float:
     ValueError
         If the arrays hold no entries at all.
     """
-    arrays = [np.asarray(w) for w in weights]
+    weights = _check_weight_list(weights, "sparsity")
+    arrays = [check_array(w, f"weights[{i}]", "sparsity()", allow_nonfinite=True)
+              for i, w in enumerate(weights)]
     total = sum(a.size for a in arrays)
     if total == 0:
         raise ValueError("sparsity(): no weights given")
@@ -471,12 +544,58 @@ class LayerCost(NamedTuple):
     flops: int
 
 
-def _pair(value) -> tuple[int, int]:
-    return (int(value), int(value)) if np.ndim(value) == 0 else tuple(int(v) for v in value)
+# Settings of a Keras layer that change its cost although the formulas below ignore them, with
+# the value the formulas assume. The from-scratch layers have none of them; a Keras layer has
+# them as attributes (this module does not import Keras, so it reads them by name).
+_ASSUMED = {
+    # A dilated kernel changes the output size, groups the number of weights; channels first
+    # moves the channels to axis 1 (for Conv2D and MaxPooling2D; Flatten's count is the same).
+    "Conv2D": {"dilation_rate": (1, 1), "groups": 1, "data_format": "channels_last"},
+    "MaxPooling2D": {"data_format": "channels_last"},
+    "SimpleRNN": {"return_state": False},   # a list of outputs, not one
+    "Dense": {"lora_rank": None},           # LoRA adds weights
+}
 
 
-def _use_bias(layer) -> int:
-    return int(bool(getattr(layer, "use_bias", True)))
+def _check_layer_settings(layer, kind: str, owner: str) -> None:
+    for attribute, assumed in _ASSUMED.get(kind, {}).items():
+        value = getattr(layer, attribute, assumed)
+        if isinstance(value, list):
+            value = tuple(value)
+        if attribute == "dilation_rate" and np.ndim(value) == 0:
+            value = (value, value)
+        if value != assumed:
+            raise ValueError(f"{owner}: {attribute}={value!r} is not counted here; the formulas "
+                             f"assume {attribute}={assumed!r}")
+
+
+def _check_shape(input_shape, owner: str) -> tuple[int, ...]:
+    """The shape of one example: a non-empty tuple of positive integers, no batch axis."""
+    if not isinstance(input_shape, (tuple, list)):
+        raise TypeError(f"{owner}: input_shape must be a tuple of positive integers (one "
+                        f"example's shape), got {input_shape!r}")
+    if not input_shape or input_shape[0] is None:
+        raise ValueError(f"{owner}: input_shape must be the shape of one example, without the "
+                         f"batch axis, e.g. (28, 28, 1); got {input_shape!r}")
+    return tuple(check_int(size, f"input_shape[{i}]", owner, minimum=1)
+                 for i, size in enumerate(input_shape))
+
+
+def _rank(shape: tuple, rank: int, layout: str, owner: str) -> None:
+    if len(shape) != rank:
+        raise ValueError(f"{owner}: expects input_shape {layout}, got {shape}")
+
+
+def _output_size(size: int, kernel: int, stride: int, padding: str, what: str,
+                 shape: tuple, owner: str) -> int:
+    if padding == "valid" and size < kernel:
+        raise ValueError(f"{owner}: with padding 'valid' the input {shape} must be at least as "
+                         f"large as the {what}")
+    return conv_output_size(size, kernel, stride, padding)
+
+
+def _use_bias(layer, owner: str) -> int:
+    return int(check_bool(getattr(layer, "use_bias", True), "use_bias", owner))
 
 
 def _activation_flops(layer, size: int) -> int:
@@ -507,6 +626,11 @@ def layer_cost(layer, input_shape) -> LayerCost:
     ------
     TypeError
         For any other kind of layer.
+    ValueError
+        For a shape that is not one example's (sizes below 1, a batch axis of None), an input
+        smaller than a ``'valid'`` kernel, or a Keras setting the formulas do not count
+        (``dilation_rate``, ``groups``, ``data_format='channels_first'``, ``return_state``,
+        LoRA).
 
     Notes
     -----
@@ -525,43 +649,45 @@ def layer_cost(layer, input_shape) -> LayerCost:
     """
     kind = type(layer).__name__
     name = getattr(layer, "name", kind)
-    shape = tuple(int(s) for s in input_shape)
-    b = _use_bias(layer)
+    owner = f"layer_cost(): {kind} '{name}'"
+    shape = _check_shape(input_shape, owner)
+    _check_layer_settings(layer, kind, owner)
     if kind == "Dense":
-        n, u = shape[-1], int(layer.units)
+        b = _use_bias(layer, owner)
+        n, u = shape[-1], check_int(layer.units, "units", owner, minimum=1)
         leading = math.prod(shape[:-1])
         return LayerCost(name, kind, (*shape[:-1], u), n * u + b * u,
                          leading * (2 * n * u + b * u) + _activation_flops(layer, leading * u))
     if kind == "Conv2D":
-        if len(shape) != 3:
-            raise ValueError(f"layer_cost(): {kind} '{name}' expects (height, width, channels), "
-                             f"got {shape}")
+        _rank(shape, 3, "(height, width, channels)", owner)
+        b = _use_bias(layer, owner)
         h, w, c = shape
-        (kh, kw), (sh, sw) = _pair(layer.kernel_size), _pair(layer.strides)
-        f = int(layer.filters)
-        out = (conv_output_size(h, kh, sh, layer.padding),
-               conv_output_size(w, kw, sw, layer.padding), f)
+        (kh, kw) = as_pair(layer.kernel_size, "kernel_size", owner)
+        (sh, sw) = as_pair(layer.strides, "strides", owner)
+        padding = check_padding(layer.padding, owner)
+        f = check_int(layer.filters, "filters", owner, minimum=1)
+        out = (_output_size(h, kh, sh, padding, "kernel", shape, owner),
+               _output_size(w, kw, sw, padding, "kernel", shape, owner), f)
         positions = out[0] * out[1]
         return LayerCost(name, kind, out, kh * kw * c * f + b * f,
                          positions * (2 * kh * kw * c * f + b * f)
                          + _activation_flops(layer, positions * f))
     if kind == "MaxPooling2D":
-        if len(shape) != 3:
-            raise ValueError(f"layer_cost(): {kind} '{name}' expects (height, width, channels), "
-                             f"got {shape}")
+        _rank(shape, 3, "(height, width, channels)", owner)
         h, w, c = shape
-        pool = _pair(layer.pool_size)
-        strides = pool if layer.strides is None else _pair(layer.strides)
-        out = (conv_output_size(h, pool[0], strides[0], layer.padding),
-               conv_output_size(w, pool[1], strides[1], layer.padding), c)
+        pool = as_pair(layer.pool_size, "pool_size", owner)
+        strides = pool if layer.strides is None else as_pair(layer.strides, "strides", owner)
+        padding = check_padding(layer.padding, owner)
+        out = (_output_size(h, pool[0], strides[0], padding, "pool", shape, owner),
+               _output_size(w, pool[1], strides[1], padding, "pool", shape, owner), c)
         return LayerCost(name, kind, out, 0, pool[0] * pool[1] * math.prod(out))
     if kind == "SimpleRNN":
-        if len(shape) != 2:
-            raise ValueError(f"layer_cost(): {kind} '{name}' expects (time, features), "
-                             f"got {shape}")
+        _rank(shape, 2, "(time, features)", owner)
+        b = _use_bias(layer, owner)
         t, d = shape
-        u = int(layer.units)
-        out = (t, u) if layer.return_sequences else (u,)
+        u = check_int(layer.units, "units", owner, minimum=1)
+        sequences = check_bool(layer.return_sequences, "return_sequences", owner)
+        out = (t, u) if sequences else (u,)
         return LayerCost(name, kind, out, d * u + u * u + b * u,
                          t * (2 * d * u + 2 * u * u + b * u + u)
                          + _activation_flops(layer, t * u))
@@ -575,16 +701,33 @@ def layer_cost(layer, input_shape) -> LayerCost:
                     "Activation, Conv2D, Dense, Dropout, Flatten, MaxPooling2D, SimpleRNN")
 
 
-def _input_shape(model) -> tuple[int, ...]:
+def _input_shape(model, func: str) -> tuple[int, ...]:
     model_input = getattr(model, "input", None)
     if isinstance(model_input, Input):                    # from scratch: no batch axis
         return model_input.shape
-    keras_inputs = getattr(model, "inputs", None)         # Keras: [KerasTensor (None, ...)]
+    try:
+        keras_inputs = getattr(model, "inputs", None)     # Keras: [KerasTensor (None, ...)]
+    except (AttributeError, ValueError):                  # a Keras model not built yet
+        keras_inputs = None
     shape = keras_inputs[0].shape if keras_inputs else None
     if shape is not None and len(shape) > 1 and None not in tuple(shape)[1:]:
         return tuple(int(s) for s in tuple(shape)[1:])
-    raise ValueError("model_costs(): the model has no input shape; start it with "
+    raise ValueError(f"{func}(): the model has no input shape; start it with "
                      "Input(shape) (or keras.Input(shape))")
+
+
+def _model_costs(model, func: str) -> list[LayerCost]:
+    layers = getattr(model, "layers", None)
+    if isinstance(model, (str, bytes)) or not isinstance(layers, (list, tuple)):
+        raise TypeError(f"{func}(): model must be a dlcourse.scratch.Sequential or a "
+                        f"keras.Sequential, got {type(model).__name__}")
+    shape = _input_shape(model, func)
+    costs = []
+    for layer in layers:
+        cost = layer_cost(layer, shape)
+        costs.append(cost)
+        shape = cost.output_shape
+    return costs
 
 
 def model_costs(model) -> list[LayerCost]:
@@ -599,13 +742,7 @@ def model_costs(model) -> list[LayerCost]:
     -------
     list of LayerCost
     """
-    shape = _input_shape(model)
-    costs = []
-    for layer in model.layers:
-        cost = layer_cost(layer, shape)
-        costs.append(cost)
-        shape = cost.output_shape
-    return costs
+    return _model_costs(model, "model_costs")
 
 
 def count_params(model) -> int:
@@ -620,7 +757,7 @@ def count_params(model) -> int:
     int
         Equal to Keras's ``count_params()`` for the same architecture.
     """
-    return sum(cost.params for cost in model_costs(model))
+    return sum(cost.params for cost in _model_costs(model, "count_params"))
 
 
 def count_flops(model) -> int:
@@ -636,7 +773,7 @@ def count_flops(model) -> int:
         In the convention of TensorFlow's profiler (``tf.compat.v1.profiler``), which counts
         the same number for the model's graph, recurrent loops unrolled.
     """
-    return sum(cost.flops for cost in model_costs(model))
+    return sum(cost.flops for cost in _model_costs(model, "count_flops"))
 
 
 def memory_bytes(model, batch_size: int = 1, optimizer_slots: int = 0,
@@ -647,11 +784,12 @@ def memory_bytes(model, batch_size: int = 1, optimizer_slots: int = 0,
     ----------
     model : dlcourse.scratch.Sequential or keras.Sequential
     batch_size : int
-        Examples in flight at once (the activations scale with it).
+        Examples in flight at once (the activations scale with it), at least 1.
     optimizer_slots : int
         Arrays the optimizer keeps per weight: 0 for SGD, 1 for momentum or RMSprop, 2 for Adam.
     dtype : numpy dtype, optional
-        Of the weights and activations; by default the first layer's (float32 if unknown).
+        Of the weights and activations (a numeric dtype, e.g. ``"int8"`` for quantized
+        weights); by default the first layer's (float32 if unknown).
 
     Returns
     -------
@@ -661,15 +799,21 @@ def memory_bytes(model, batch_size: int = 1, optimizer_slots: int = 0,
         batch, which backpropagation keeps), ``inference`` (weights + activations) and
         ``training`` (all four).
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size < 1:
-        raise ValueError(f"memory_bytes(): batch_size must be a positive integer, "
-                         f"got {batch_size!r}")
+    owner = "memory_bytes()"
+    batch_size = check_int(batch_size, "batch_size", owner, minimum=1)
+    optimizer_slots = check_int(optimizer_slots, "optimizer_slots", owner, minimum=0)
+    costs = _model_costs(model, "memory_bytes")
     if dtype is None:
         dtype = getattr(model.layers[0], "dtype", None) if model.layers else None
         dtype = getattr(dtype, "name", dtype) or "float32"
-    itemsize = np.dtype(dtype).itemsize
-    costs = model_costs(model)
+    try:
+        itemsize = np.dtype(dtype).itemsize
+        numeric = np.issubdtype(np.dtype(dtype), np.number)
+    except TypeError:
+        numeric = False
+    if not numeric:
+        raise TypeError(f"{owner}: dtype must be a numeric dtype such as 'float32', "
+                        f"got {dtype!r}")
     weights = itemsize * sum(c.params for c in costs)
     activations = itemsize * batch_size * sum(math.prod(c.output_shape) for c in costs)
     return {"weights": weights, "gradients": weights, "optimizer": optimizer_slots * weights,

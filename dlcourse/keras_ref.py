@@ -108,7 +108,10 @@ tf.get_logger().setLevel("ERROR")
 __all__ = ["Twins", "from_keras", "keras", "keras_loss", "keras_optimizer", "mlp_twins",
            "mnist_cnn_twins", "rnn_twins", "tf", "to_keras"]
 
-# The constructor arguments that define each layer, by the name shared in both libraries.
+# The constructor arguments that define each layer, by the name shared in both libraries: what
+# to_keras and from_keras carry over. Every other setting of a Keras layer (its get_config())
+# must be Keras's default, or not change what the layer computes once its weights are copied
+# (_NO_EFFECT); anything else is refused by name, so that a twin never computes something else.
 _LAYER_ARGS = {
     "Dense": ("units", "activation", "use_bias", "kernel_regularizer"),
     "Conv2D": ("filters", "kernel_size", "strides", "padding", "activation", "use_bias",
@@ -121,6 +124,22 @@ _LAYER_ARGS = {
     "BatchNormalization": ("axis", "momentum", "epsilon", "center", "scale"),
 }
 
+# Keras settings that do not change what a layer computes once its weights are copied: its
+# name; its dtype (checked model-wide, _keras_dtype); the seed of its dropout masks (each
+# library draws its own); unroll (the same loop, run step by step in the graph);
+# zero_output_for_mask (no supported layer makes a mask); synchronized (the statistics of the
+# whole batch across devices, which is what the from-scratch layer computes). Initializers (any
+# "*_initializer") only choose weights that are then overwritten.
+_NO_EFFECT = frozenset({"name", "dtype", "seed", "unroll", "zero_output_for_mask",
+                        "synchronized"})
+
+# Settings whose Keras default follows the Keras configuration (keras.config.
+# set_image_data_format), so a default layer does not say what the from-scratch one computes.
+_REQUIRED = {"data_format": "channels_last"}
+
+# The dtype policies a from-scratch model can follow: one floating-point dtype throughout.
+_FLOAT_POLICIES = ("float16", "float32", "float64")
+
 
 class Twins(NamedTuple):
     """A from-scratch model and its Keras twin with the same initial weights."""
@@ -129,81 +148,260 @@ class Twins(NamedTuple):
     keras: keras.Model
 
 
-def _scratch_value(layer, arg):
-    value = getattr(layer, arg)
-    if arg == "activation":
-        return getattr(value, "name", value) or "linear"
-    if arg == "kernel_regularizer":
-        value = layer.regularizers.get("kernel")
-        if value is None:
-            return None
-        return keras.regularizers.L1L2(l1=value.l1, l2=value.l2)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
+def _describe(value) -> str:
+    """A setting's value for a message: serialized Keras objects as ``ClassName(arg=...)``."""
+    if isinstance(value, dict) and "class_name" in value:
+        args = ", ".join(f"{k}={v!r}" for k, v in (value.get("config") or {}).items())
+        return f"{value['class_name']}({args})"
+    return repr(value)
 
 
-def _keras_value(layer, arg, config):
-    if arg == "activation":
-        value = config["activation"]
-        return None if value == "linear" else value
-    if arg == "kernel_regularizer":
-        reg = layer.kernel_regularizer
-        if reg is None:
-            return None
-        cfg = reg.get_config()
-        return scratch_regularizers.L1L2(l1=float(cfg.get("l1", 0.0)),
-                                         l2=float(cfg.get("l2", 0.0)))
-    value = config[arg]
-    return tuple(value) if isinstance(value, list) else value
+def _refuse(owner: str, layer_desc: str, kind: str, settings: list[str]) -> ValueError:
+    supported = ", ".join(_LAYER_ARGS[kind]) or "no settings besides its name"
+    what = "setting" if len(settings) == 1 else "settings"
+    return ValueError(f"{owner}: {layer_desc}: {what} {', '.join(settings)} cannot be carried "
+                      f"over (the twin would not compute or train the same); {kind} twins "
+                      f"support {supported}, everything else at Keras's default")
 
 
-def _layer_args(kind: str, owner: str):
+def _twin_kind(layer, library, owner: str) -> str:
+    """The layer's type name, if the other library has its twin and the type is exactly ours.
+
+    A subclass (even one named like a supported layer) may compute anything: refused.
+    """
+    kind = type(layer).__name__
     if kind not in _LAYER_ARGS:
         raise TypeError(f"{owner}: no twin for layers of type {kind}; supported: "
                         f"{', '.join(sorted(_LAYER_ARGS))}")
-    return _LAYER_ARGS[kind]
+    expected = getattr(library, kind)
+    if type(layer) is not expected:
+        raise TypeError(f"{owner}: layer '{layer.name}' is a {type(layer).__module__}.{kind}, "
+                        f"not {expected.__module__}.{kind}: a subclass may compute something "
+                        "else, so it has no twin")
+    return kind
+
+
+# ------------------------------------------------------------------------------ to Keras
+def _scratch_settings(layer, kind: str, owner: str) -> dict:
+    """The Keras constructor arguments of a from-scratch layer, refusing what has no twin."""
+    desc = repr(layer)
+    refused = []
+    carried = {"kernel"} if "kernel_regularizer" in _LAYER_ARGS[kind] else set()
+    for weight, reg in layer.regularizers.items():
+        if weight not in carried:
+            refused.append(f"regularizers[{weight!r}]={reg!r}")
+        elif type(reg) not in (scratch_regularizers.L1, scratch_regularizers.L2,
+                               scratch_regularizers.L1L2):
+            refused.append(f"kernel_regularizer={reg!r} (supported: L1, L2, L1L2 or None)")
+    if "activation" in _LAYER_ARGS[kind]:
+        act = layer.activation
+        try:
+            known = scratch.activations.get(act.name) is act
+        except (AttributeError, ValueError):
+            known = False
+        if not known:
+            refused.append(f"activation={act!r} (supported: the named activations "
+                           f"{', '.join(scratch.activations.names())})")
+    if refused:
+        raise _refuse(owner, desc, kind, refused)
+    kwargs = {}
+    for arg in _LAYER_ARGS[kind]:
+        if arg == "activation":
+            kwargs[arg] = layer.activation.name
+        elif arg == "kernel_regularizer":
+            reg = layer.regularizers.get("kernel")
+            kwargs[arg] = None if reg is None else keras.regularizers.L1L2(l1=reg.l1, l2=reg.l2)
+        else:
+            value = getattr(layer, arg)
+            kwargs[arg] = int(value) if isinstance(value, np.integer) else value
+    return kwargs
+
+
+def _scratch_dtype(model: scratch.Sequential, owner: str) -> str:
+    """The one dtype of every layer (Keras twins are built with one)."""
+    dtype = model.layers[0].dtype
+    for layer in model.layers[1:]:
+        if layer.dtype != dtype:
+            raise ValueError(f"{owner}: {layer!r} computes in {layer.dtype} but "
+                             f"{model.layers[0]!r} in {dtype}; a twin is built with one dtype "
+                             "throughout: rebuild the model with one")
+    return str(dtype)
 
 
 def to_keras(model: scratch.Sequential) -> keras.Sequential:
     """A ``keras.Sequential`` with the same layers, names, dtype and weights as ``model``.
 
     The from-scratch model must be built (start it with ``Input(shape)`` or run it once).
+    Settings that Keras cannot carry over (a penalty on a bias, an activation that is not one
+    of Keras's) are refused by name. A model started with ``Input(shape)`` gives a Keras model
+    with ``keras.Input(shape)``; one built by its first call keeps only what the first call
+    fixed (e.g. the channels of a Conv2D): its twin's layers get their weights from the same
+    shapes and the twin, like the model, takes its full input shape from its first call.
     Compile the result yourself, e.g. with :func:`keras_optimizer` and :func:`keras_loss`.
     """
+    owner = "to_keras()"
     if not isinstance(model, scratch.Sequential):
-        raise TypeError(f"to_keras(): expected a dlcourse.scratch.Sequential, "
+        raise TypeError(f"{owner}: expected a dlcourse.scratch.Sequential, "
                         f"got {type(model).__name__}")
-    model._check_built("to_keras()")
-    input_shape = model.input.shape if model.input else model.layers[0].input_shape
-    dtype = str(model.layers[0].dtype)
-    layers = [keras.Input(shape=input_shape, dtype=dtype)]
+    model._check_built(owner)
+    dtype = _scratch_dtype(model, owner)
+    layers = []
     for layer in model.layers:
-        kind = type(layer).__name__
-        kwargs = {arg: _scratch_value(layer, arg) for arg in _layer_args(kind, "to_keras()")}
+        kind = _twin_kind(layer, scratch, owner)
+        kwargs = _scratch_settings(layer, kind, owner)
         layers.append(getattr(keras.layers, kind)(**kwargs, name=layer.name, dtype=dtype))
-    twin = keras.Sequential(layers, name=model.name)
+    input_shape = model.input.shape if model.input else model.layers[0].input_shape
+    if None in input_shape:
+        # Built by a first call: only some axes are known (Keras's Input would need them all).
+        # Each Keras layer creates its weights from the shape its twin was built for.
+        for ours, theirs in zip(model.layers, layers, strict=True):
+            if ours.params:
+                theirs.build((None, *ours.input_shape))
+        twin = keras.Sequential(layers, name=model.name)
+    else:
+        twin = keras.Sequential([keras.Input(shape=input_shape, dtype=dtype), *layers],
+                                name=model.name)
     twin.set_weights(model.get_weights())
     return twin
 
 
-def from_keras(keras_model: keras.Model) -> scratch.Sequential:
-    """A from-scratch ``Sequential`` with the same layers, names, dtype and weights."""
-    if not isinstance(keras_model, keras.Sequential):
-        raise TypeError(f"from_keras(): expected a keras.Sequential, "
-                        f"got {type(keras_model).__name__}")
-    if not keras_model.built:
-        raise ValueError("from_keras(): the Keras model has no weights yet; give it a "
-                         "keras.Input(shape) or call it on a batch first")
-    dtype = keras_model.layers[0].dtype if keras_model.layers else "float32"
-    layers = [scratch.Input(tuple(keras_model.input_shape[1:]), dtype=dtype)]
+# ------------------------------------------------------------------------------ from Keras
+def _keras_config(layer) -> dict:
+    """``layer.get_config()``, with the activity regularizer that some layers (Dense) omit."""
+    config = dict(layer.get_config())
+    if "activity_regularizer" not in config:
+        reg = getattr(layer, "activity_regularizer", None)
+        config["activity_regularizer"] = (None if reg is None
+                                          else keras.regularizers.serialize(reg))
+    return config
+
+
+def _default_keras_config(kind: str, config: dict) -> dict:
+    """The config of a Keras layer with the settings carried over from ``config`` and every
+    other one at its default.
+
+    Named explicitly, so that building it does not move Keras's automatic layer names on.
+    """
+    carried = {arg: config[arg] for arg in _LAYER_ARGS[kind]}
+    return _keras_config(getattr(keras.layers, kind)(**carried, name="default"))
+
+
+def _same(value, default) -> bool:
+    if isinstance(value, list):
+        value = tuple(value)
+    if isinstance(default, list):
+        default = tuple(default)
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):
+        return False
+
+
+def _keras_activation(layer) -> str | None:
+    """The name of the layer's activation if it is one of Keras's that has a from-scratch twin."""
+    for name in scratch.activations.names():
+        if layer.activation is keras.activations.get(name):
+            return name
+    return None
+
+
+def _keras_regularizer(reg):
+    """The from-scratch twin of a Keras kernel regularizer (None if it has none)."""
+    if type(reg) not in (keras.regularizers.L1, keras.regularizers.L2, keras.regularizers.L1L2):
+        return None
+    cfg = reg.get_config()
+    return scratch_regularizers.L1L2(l1=float(cfg.get("l1", 0.0)), l2=float(cfg.get("l2", 0.0)))
+
+
+def _keras_settings(layer, kind: str, owner: str) -> dict:
+    """The from-scratch constructor arguments of a Keras layer, refusing what has no twin."""
+    desc = f"{kind} '{layer.name}'"
+    args = _LAYER_ARGS[kind]
+    # The activation and the regularizer first: a custom one may not even serialize.
+    refused = []
+    if "activation" in args and _keras_activation(layer) is None:
+        function = getattr(layer.activation, "__name__", repr(layer.activation))
+        refused.append(f"activation={function} (supported: "
+                       f"{', '.join(scratch.activations.names())})")
+    reg = getattr(layer, "kernel_regularizer", None)
+    if "kernel_regularizer" in args and reg is not None and _keras_regularizer(reg) is None:
+        refused.append(f"kernel_regularizer={type(reg).__name__} (supported: L1, L2, L1L2 or "
+                       "None)")
+    if refused:
+        raise _refuse(owner, desc, kind, refused)
+    try:
+        config = _keras_config(layer)
+    except Exception as err:  # a custom object inside (a constraint, say) without get_config
+        raise ValueError(f"{owner}: {desc}: its settings cannot be read, so cannot be checked "
+                         f"({type(err).__name__}: {err})") from err
+    default = _default_keras_config(kind, config)
+    for key, value in config.items():
+        if key in args or key in _NO_EFFECT or key.endswith("_initializer"):
+            continue
+        expected = _REQUIRED.get(key, default.get(key))
+        if not _same(value, expected):
+            refused.append(f"{key}={_describe(value)} (Keras's default: {_describe(expected)})")
+    if refused:
+        raise _refuse(owner, desc, kind, refused)
+    kwargs = {}
+    for arg in args:
+        if arg == "activation":
+            name = _keras_activation(layer)
+            kwargs[arg] = None if name == "linear" else name
+        elif arg == "kernel_regularizer":
+            kwargs[arg] = None if reg is None else _keras_regularizer(reg)
+        else:
+            value = config[arg]
+            kwargs[arg] = tuple(value) if isinstance(value, list) else value
+    return kwargs
+
+
+def _keras_dtype(keras_model: keras.Sequential, owner: str) -> str:
+    """The one floating-point dtype policy of every layer (a from-scratch model has one)."""
+    first = keras_model.layers[0]
     for layer in keras_model.layers:
-        kind = type(layer).__name__
-        config = layer.get_config()
-        kwargs = {arg: _keras_value(layer, arg, config)
-                  for arg in _layer_args(kind, "from_keras()")}
+        policy = layer.dtype_policy.name
+        if policy not in _FLOAT_POLICIES or policy != first.dtype_policy.name:
+            raise ValueError(f"{owner}: {type(layer).__name__} '{layer.name}' has dtype policy "
+                             f"{policy!r} (the first layer: {first.dtype_policy.name!r}); a "
+                             "from-scratch model computes in one dtype throughout, one of "
+                             f"{', '.join(_FLOAT_POLICIES)}")
+    return first.dtype_policy.name
+
+
+def from_keras(keras_model: keras.Model) -> scratch.Sequential:
+    """A from-scratch ``Sequential`` with the same layers, names, dtype and weights.
+
+    Every setting of every Keras layer is either carried over or checked to be one that does
+    not change the computation (Keras's default, an initializer, a name); anything else, e.g.
+    ``dilation_rate=(2, 2)``, ``go_backwards=True``, ``data_format="channels_first"``, a
+    constraint, a bias regularizer, ``trainable=False``, is refused by name.
+    """
+    owner = "from_keras()"
+    if not isinstance(keras_model, keras.Sequential):
+        raise TypeError(f"{owner}: expected a keras.Sequential, "
+                        f"got {type(keras_model).__name__}")
+    if not keras_model.layers:
+        raise ValueError(f"{owner}: the Keras model has no layers")
+    if not keras_model.built:
+        raise ValueError(f"{owner}: the Keras model has no weights yet; give it a "
+                         "keras.Input(shape) or call it on a batch first")
+    dtype = _keras_dtype(keras_model, owner)
+    layers = []
+    for layer in keras_model.layers:
+        kind = _twin_kind(layer, keras.layers, owner)
+        kwargs = _keras_settings(layer, kind, owner)
         layers.append(getattr(scratch, kind)(**kwargs, name=layer.name))
-    model = scratch.Sequential(layers, name=keras_model.name)
+    input_shape = tuple(keras_model.input_shape[1:])
+    if None in input_shape:
+        # A variable axis (e.g. the time axis of keras.Input((None, features))): build each
+        # layer for the shape its Keras twin was built for, as a model built by a first call.
+        model = scratch.Sequential(layers, name=keras_model.name)
+        for ours, theirs in zip(layers, keras_model.layers, strict=True):
+            ours._ensure_built((None, *tuple(theirs.input.shape)[1:]), dtype)
+    else:
+        model = scratch.Sequential([scratch.Input(input_shape, dtype=dtype), *layers],
+                                   name=keras_model.name)
     model.set_weights(keras_model.get_weights())
     return model
 

@@ -23,12 +23,22 @@ from __future__ import annotations
 import ast
 import codecs
 import importlib.util
-import re
+import itertools
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from dlcourse.validation import (
+    check_array,
+    check_bool,
+    check_choice,
+    check_int,
+    check_number,
+    check_seed,
+)
 
 __all__ = [
     "CORPORA",
@@ -119,6 +129,10 @@ class Vocabulary:
     """
 
     def __init__(self, tokens: Sequence[str], unknown: str | None = None, separator: str = ""):
+        if isinstance(tokens, (str, bytes)) or not isinstance(tokens, Iterable):
+            raise TypeError(f"Vocabulary: tokens must be a list of str (use "
+                            f"Vocabulary.characters(text) for the characters of a text), got "
+                            f"{type(tokens).__name__}")
         tokens = list(tokens)
         if not tokens:
             raise ValueError("Vocabulary: needs at least one token")
@@ -130,8 +144,10 @@ class Vocabulary:
                 raise ValueError(f"Vocabulary: token {token!r} appears twice (ids {index[token]} "
                                  f"and {i})")
             index[token] = i
-        if unknown is not None and unknown not in index:
+        if unknown is not None and (not isinstance(unknown, str) or unknown not in index):
             raise ValueError(f"Vocabulary: the unknown token {unknown!r} is not among the tokens")
+        if not isinstance(separator, str):
+            raise TypeError(f"Vocabulary: separator must be a str, got {separator!r}")
         self.tokens = tokens
         self.index = index
         self.unknown = unknown
@@ -140,6 +156,7 @@ class Vocabulary:
     @classmethod
     def characters(cls, text: str) -> Vocabulary:
         """The sorted set of characters of ``text``, joined back without a separator."""
+        _check_text(text, "text", "Vocabulary.characters()")
         if not text:
             raise ValueError("Vocabulary.characters(): the text is empty")
         return cls(sorted(set(text)), separator="")
@@ -153,8 +170,15 @@ class Vocabulary:
         ``mask_zero=True`` ignores it) and id 1 is ``unknown``; then every word seen at least
         ``min_count`` times, by decreasing count and alphabetically among equal counts.
         """
+        owner = "Vocabulary.words()"
         if isinstance(texts, str):
-            raise TypeError("Vocabulary.words(): expected a list of texts, got one str")
+            raise TypeError(f"{owner}: expected a list of texts, got one str")
+        if not isinstance(texts, Iterable):
+            raise TypeError(f"{owner}: texts must be a list of str, got {type(texts).__name__}")
+        min_count = check_int(min_count, "min_count", owner, minimum=1)
+        _check_text(pad, "pad", owner)
+        _check_text(unknown, "unknown", owner)
+        texts = [_check_text(t, f"texts[{i}]", owner) for i, t in enumerate(texts)]
         counts = Counter(word for text in texts for word in tokenize(text))
         kept = sorted((w for w, c in counts.items() if c >= min_count),
                       key=lambda w: (-counts[w], w))
@@ -179,8 +203,14 @@ class Vocabulary:
         """
         if isinstance(tokens, str):
             tokens = list(tokens) if self.separator == "" else tokenize(tokens)
+        elif not isinstance(tokens, Iterable):
+            raise TypeError(f"Vocabulary.encode(): expected a str or a list of str tokens, got "
+                            f"{type(tokens).__name__}")
         ids = []
         for token in tokens:
+            if not isinstance(token, str):
+                # An int would only be "unknown": ids are decoded, not encoded.
+                raise TypeError(f"Vocabulary.encode(): tokens must be str, got {token!r}")
             i = self.index.get(token)
             if i is None:
                 if self.unknown is None:
@@ -190,8 +220,12 @@ class Vocabulary:
         return np.array(ids, dtype=np.int64)
 
     def decode(self, ids: Iterable[int]) -> str:
-        """The tokens of ``ids`` joined by the separator."""
-        ids = np.asarray(ids).ravel()
+        """The tokens of ``ids`` (one sequence, 1-D) joined by the separator."""
+        ids = np.asarray(ids)
+        if ids.ndim > 1:
+            raise ValueError(f"Vocabulary.decode(): expected one sequence of ids (1-D), got shape "
+                             f"{ids.shape}; decode each row: [vocab.decode(row) for row in ids]")
+        ids = ids.ravel()
         if ids.size and (not np.issubdtype(ids.dtype, np.integer)
                          or ids.min() < 0 or ids.max() >= len(self)):
             raise ValueError(f"Vocabulary.decode(): ids must be integers in [0, {len(self)}), "
@@ -222,13 +256,14 @@ def next_token_windows(ids, length: int, step: int = 1, sequence_targets: bool =
     y : int64 array of shape ``(m,)``, or ``(m, T)`` with ``sequence_targets``
         ``ids[k·step + T]``, or ``ids[k·step + 1 : k·step + T + 1]``.
     """
+    owner = "next_token_windows()"
     ids = np.asarray(ids)
     if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
-        raise ValueError(f"next_token_windows(): expected a 1-D int array, got {ids.dtype} "
+        raise ValueError(f"{owner}: expected a 1-D int array, got {ids.dtype} "
                          f"of shape {ids.shape}")
-    for name, value in (("length", length), ("step", step)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"next_token_windows(): {name} must be a positive int, got {value!r}")
+    length = check_int(length, "length", owner, minimum=1)
+    step = check_int(step, "step", owner, minimum=1)
+    sequence_targets = check_bool(sequence_targets, "sequence_targets", owner)
     if len(ids) <= length:
         raise ValueError(f"next_token_windows(): the text has {len(ids)} ids, fewer than "
                          f"length + 1 = {length + 1}")
@@ -239,6 +274,29 @@ def next_token_windows(ids, length: int, step: int = 1, sequence_targets: bool =
     else:
         y = ids[starts + length].astype(np.int64)
     return x, y
+
+
+def _logits_vector(logits, owner: str, name: str = "logits") -> np.ndarray:
+    """``logits`` as a 1-D float64 array: leading axes of length 1 (a batch of one) are dropped.
+
+    Anything else of rank 2 or more is refused: flattening the logits of several steps (a model
+    with ``return_sequences=True``) would draw ids beyond the vocabulary.
+    """
+    logits = check_array(logits, name, owner, allow_nonfinite=True)
+    shape = logits.shape
+    while logits.ndim > 1 and logits.shape[0] == 1:
+        logits = logits[0]
+    if logits.ndim != 1 or logits.size == 0:
+        raise ValueError(f"{owner}: {name} must hold one value per token of the vocabulary, "
+                         f"shape (vocabulary,), got shape {shape}; for a model that returns "
+                         "every step, take the last one (e.g. logits[-1])")
+    bad = np.isnan(logits) | np.isposinf(logits)
+    if bad.any():
+        raise ValueError(f"{owner}: {name} contains NaN or +inf ({int(bad.sum())} of "
+                         f"{logits.size} entries); only -inf (a token never drawn) is allowed")
+    if np.isneginf(logits).all():
+        raise ValueError(f"{owner}: every entry of {name} is -inf: no token can be drawn")
+    return logits.astype(np.float64)
 
 
 def sample_with_temperature(logits, temperature: float, rng: np.random.Generator) -> int:
@@ -253,18 +311,24 @@ def sample_with_temperature(logits, temperature: float, rng: np.random.Generator
     Parameters
     ----------
     logits : 1-D array of shape ``(vocabulary,)``
+        The model's outputs before the softmax (for probabilities ``p``, pass ``np.log(p)``);
+        ``-inf`` marks an id that is never drawn. A leading axis of length 1 (a batch of one)
+        is accepted.
     temperature : float
-        ``τ ≥ 0``.
+        ``τ ≥ 0``, finite.
     rng : numpy.random.Generator
 
     Returns
     -------
     int
+        An id in ``[0, vocabulary)``.
     """
-    logits = np.asarray(logits, dtype=np.float64).ravel()
-    if not np.isfinite(temperature) or temperature < 0:
-        raise ValueError(f"sample_with_temperature(): temperature must be a finite number >= 0, "
-                         f"got {temperature!r}")
+    owner = "sample_with_temperature()"
+    logits = _logits_vector(logits, owner)
+    temperature = check_number(temperature, "temperature", owner, 0.0)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{owner}: rng must be a numpy.random.Generator, e.g. "
+                        f"np.random.default_rng(0), got {type(rng).__name__}")
     if temperature == 0:
         return int(np.argmax(logits))
     z = logits / temperature
@@ -287,10 +351,12 @@ def generate(next_logits: Callable[[np.ndarray], np.ndarray], vocab: Vocabulary,
     prompt : str
         The start; must be encodable by ``vocab`` and not empty.
     n_tokens : int
+        At least 0.
     temperature : float
         See :func:`sample_with_temperature`.
     context : int, optional
-        How many of the latest ids the model sees (its window length); all of them if None.
+        How many of the latest ids the model sees (its window length, at least 1); all of them
+        if None.
     seed : int
 
     Returns
@@ -298,13 +364,29 @@ def generate(next_logits: Callable[[np.ndarray], np.ndarray], vocab: Vocabulary,
     str
         The prompt followed by the generated tokens.
     """
+    owner = "generate()"
+    if not callable(next_logits):
+        raise TypeError(f"{owner}: next_logits must be a function from ids to logits, got "
+                        f"{type(next_logits).__name__}")
+    if not isinstance(vocab, Vocabulary):
+        raise TypeError(f"{owner}: vocab must be a Vocabulary, got {type(vocab).__name__}")
+    _check_text(prompt, "prompt", owner)
+    n_tokens = check_int(n_tokens, "n_tokens", owner, minimum=0)
+    temperature = check_number(temperature, "temperature", owner, 0.0)
+    if context is not None:
+        context = check_int(context, "context", owner, minimum=1)
+    seed = check_seed(seed, owner)
     ids = list(vocab.encode(prompt))
     if not ids:
         raise ValueError("generate(): the prompt is empty")
     rng = np.random.default_rng(seed)
     for _ in range(n_tokens):
         window = np.array(ids if context is None else ids[-context:], dtype=np.int64)
-        ids.append(sample_with_temperature(next_logits(window), temperature, rng))
+        logits = _logits_vector(next_logits(window), owner, "the logits from next_logits")
+        if logits.shape != (len(vocab),):
+            raise ValueError(f"{owner}: next_logits returned {logits.size} logits, expected one "
+                             f"per token of the vocabulary: shape ({len(vocab)},)")
+        ids.append(sample_with_temperature(logits, temperature, rng))
     return vocab.decode(ids)
 
 
@@ -361,12 +443,11 @@ def make_sentiment(n_samples: int = 2000, p_negation: float = 0.3, p_contrast: f
     labels : int64 array of shape ``(n_samples,)``
         1 for positive, 0 for negative.
     """
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise ValueError(f"make_sentiment(): n_samples must be a positive integer, "
-                         f"got {n_samples!r}")
-    for name, p in (("p_negation", p_negation), ("p_contrast", p_contrast)):
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"make_sentiment(): {name} must be in [0, 1], got {p!r}")
+    owner = "make_sentiment()"
+    n_samples = check_int(n_samples, "n_samples", owner, minimum=1)
+    p_negation = check_number(p_negation, "p_negation", owner, 0.0, 1.0)
+    p_contrast = check_number(p_contrast, "p_contrast", owner, 0.0, 1.0)
+    seed = check_seed(seed, owner)
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(n_samples) % 2).astype(np.int64)
     sentences = []
@@ -382,9 +463,50 @@ def make_sentiment(n_samples: int = 2000, p_negation: float = 0.3, p_contrast: f
     return sentences, labels
 
 
+def _check_text(text, name: str, owner: str) -> str:
+    if not isinstance(text, str):
+        raise TypeError(f"{owner}: {name} must be a str, got {type(text).__name__}")
+    return text
+
+
+#: The typographic apostrophe (as in "isn’t"), read as the ASCII one.
+_APOSTROPHES = str.maketrans({"\u2019": "'"})
+
+
+def _is_word_character(character: str) -> bool:
+    # Letters, digits and combining marks (the accents and vowel signs of many scripts, which
+    # are part of the word they sit on), in any script; and the apostrophe.
+    return character == "'" or unicodedata.category(character)[0] in "LNM"
+
+
 def tokenize(text: str) -> list[str]:
-    """Lower-case words: runs of letters, digits and apostrophes; everything else separates."""
-    return re.findall(r"[a-z0-9']+", text.lower())
+    """Lower-case words: runs of letters, digits and apostrophes; everything else separates.
+
+    Any script: letters, digits and combining marks are Unicode's (``"Ünïcödé Straße"`` gives
+    ``["ünïcödé", "straße"]``). The text is put in NFC form first, so an accent typed as a
+    separate combining character gives the same word as the precomposed one, and ’ is read as
+    an apostrophe. On ASCII text the words are the runs of ``[a-z0-9']`` after lower-casing.
+    """
+    text = _check_text(text, "text", "tokenize()")
+    text = unicodedata.normalize("NFC", text.lower()).translate(_APOSTROPHES)
+    return ["".join(run) for is_word, run in itertools.groupby(text, _is_word_character)
+            if is_word]
+
+
+def _id_sequence(sequence, i: int, owner: str) -> np.ndarray:
+    """One sequence of ids as a 1-D int64 array (floats would be truncated, so are refused)."""
+    try:
+        array = None if isinstance(sequence, (str, bytes)) else np.asarray(sequence)
+    except (ValueError, TypeError):  # ragged nested lists
+        array = None
+    if array is None or array.ndim != 1:
+        got = (f"{type(sequence).__name__}" if array is None
+               else f"{sequence!r}; for one sequence pass [ids]" if array.ndim == 0
+               else f"shape {array.shape}")
+        raise ValueError(f"{owner}: sequences[{i}] must be a sequence of ids (1-D), got {got}")
+    if array.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    return check_array(array, f"sequences[{i}]", owner, kind="integer").astype(np.int64)
 
 
 def pad_sequences(sequences: Iterable[Sequence[int]], maxlen: int | None = None,
@@ -402,20 +524,24 @@ def pad_sequences(sequences: Iterable[Sequence[int]], maxlen: int | None = None,
     truncating : {"pre", "post"}
         Drop the excess ids from the start (``"pre"``) or the end of longer sequences.
     value : int
-        The padding id.
+        The padding id (an integer: ids are integers).
 
     Returns
     -------
     int64 array of shape ``(len(sequences), maxlen)``
     """
-    for name, choice in (("padding", padding), ("truncating", truncating)):
-        if choice not in ("pre", "post"):
-            raise ValueError(f"pad_sequences(): {name} must be 'pre' or 'post', got {choice!r}")
-    sequences = [np.asarray(s, dtype=np.int64).ravel() for s in sequences]
+    owner = "pad_sequences()"
+    padding = check_choice(padding, "padding", owner, ("pre", "post"))
+    truncating = check_choice(truncating, "truncating", owner, ("pre", "post"))
+    value = check_int(value, "value", owner)
+    if maxlen is not None:
+        maxlen = check_int(maxlen, "maxlen", owner, minimum=0)
+    if isinstance(sequences, (str, bytes)) or not isinstance(sequences, Iterable):
+        raise TypeError(f"{owner}: sequences must be a list of sequences of ids, got "
+                        f"{type(sequences).__name__}")
+    sequences = [_id_sequence(s, i, owner) for i, s in enumerate(sequences)]
     if maxlen is None:
         maxlen = max((len(s) for s in sequences), default=0)
-    elif isinstance(maxlen, bool) or not isinstance(maxlen, (int, np.integer)) or maxlen < 0:
-        raise ValueError(f"pad_sequences(): maxlen must be an integer >= 0, got {maxlen!r}")
     out = np.full((len(sequences), maxlen), value, dtype=np.int64)
     for row, s in zip(out, sequences, strict=True):
         if maxlen == 0 or len(s) == 0:

@@ -379,3 +379,198 @@ def test_cost_errors():
     with pytest.raises(ValueError, match="batch_size"):
         compress.memory_bytes(models.mlp(), batch_size=0)
     assert math.prod(compress.layer_cost(Flatten(), (2, 3, 4)).output_shape) == 24
+
+
+# ------------------------------------------------------------------------------ bad input
+# Every public function, called with valid arguments except one: the error is raised, of the
+# right type, and its message names the function and the argument.
+def fake_layer(kind, **attributes):
+    """An object of a class named ``kind`` with these attributes, as layer_cost reads them."""
+    defaults = {"name": "fake", "use_bias": True, "activation": None}
+    return type(kind, (), {**defaults, **attributes})()
+
+
+FAKE = {
+    "Dense": {"units": 3},
+    "Conv2D": {"filters": 2, "kernel_size": 3, "strides": 1, "padding": "valid"},
+    "MaxPooling2D": {"pool_size": 2, "strides": None, "padding": "valid"},
+    "SimpleRNN": {"units": 3, "return_sequences": False},
+}
+
+
+def fake(kind, **bad):
+    return fake_layer(kind, **{**FAKE[kind], **bad})
+
+
+X = np.array([[-1.0, 0.5, 2.0], [2.0, 3.0, -0.5]])
+Q = np.array([[1, 2, 3], [4, 5, 6]], dtype=np.int8)
+GOOD = {
+    "quantization_params": lambda: {"x": X},
+    "quantize": lambda: {"x": X, "scale": 0.1, "zero_point": 0},
+    "dequantize": lambda: {"q": Q, "scale": 0.1, "zero_point": 0},
+    "quantize_tensor": lambda: {"x": X},
+    "quantize_weights": lambda: {"weights": [X, X[0]]},
+    "dequantize_weights": lambda: {"weights": [X]},
+    "nbytes": lambda: {"weights": [X]},
+    "magnitude_mask": lambda: {"w": X, "sparsity": 0.5},
+    "prune_weights": lambda: {"weights": [X], "sparsity": 0.5},
+    "sparsity": lambda: {"weights": [X]},
+    "layer_cost": lambda: {"layer": Dense(3), "input_shape": (4,)},
+    "model_costs": lambda: {"model": models.mlp(4, (3,), 2)},
+    "count_params": lambda: {"model": models.mlp(4, (3,), 2)},
+    "count_flops": lambda: {"model": models.mlp(4, (3,), 2)},
+    "memory_bytes": lambda: {"model": models.mlp(4, (3,), 2)},
+}
+
+BAD = [  # function, argument given, its bad value, expected error, what the message names
+    # the arrays: complex, boolean, text, ragged, NaN, empty
+    *[(f, "x", v, e, "x") for f in ("quantization_params", "quantize", "quantize_tensor")
+      for v, e in [(X * 1j, TypeError), (X > 0, TypeError), (np.array(["a"]), TypeError),
+                   ([[1.0], [2.0, 3.0]], TypeError), (np.array([1.0, np.nan]), ValueError),
+                   (np.array([]), ValueError)]],
+    ("dequantize", "q", X, TypeError, "q"),
+    ("dequantize", "q", Q * 1j, TypeError, "q"),
+    ("magnitude_mask", "w", X * 1j, TypeError, "w"),
+    ("magnitude_mask", "w", np.array([np.nan, 1.0]), ValueError, "w"),
+    # the axis
+    *[(f, "axis", v, e, "axis") for f in ("quantization_params", "quantize", "dequantize",
+                                          "quantize_tensor")
+      for v, e in [(2, ValueError), (-3, ValueError), (1.0, TypeError), (True, TypeError)]],
+    # flags
+    *[(f, arg, v, TypeError, arg) for f, arg in [("quantization_params", "symmetric"),
+                                                ("quantize_tensor", "symmetric"),
+                                                ("quantize_weights", "symmetric"),
+                                                ("quantize_weights", "per_channel")]
+      for v in ("yes", 1, None)],
+    # the integer range
+    *[(f, "qmin", v, e, "qmin") for f in ("quantization_params", "quantize")
+      for v, e in [(0, ValueError), (5, ValueError), (-2**31 - 1, ValueError),
+                   (-128.0, TypeError)]],
+    *[(f, "qmax", v, e, "qmax") for f in ("quantization_params", "quantize")
+      for v, e in [(0, ValueError), (2**31, ValueError), (127.0, TypeError)]],
+    # the scale: finite, positive, one number per tensor
+    *[(f, "scale", v, e, "scale") for f in ("quantize", "dequantize")
+      for v, e in [(np.nan, ValueError), (np.inf, ValueError), (0.0, ValueError),
+                   (-0.1, ValueError), (0.1j, TypeError), ("0.1", TypeError),
+                   (np.array([0.1, 0.2, 0.3]), ValueError), (np.full((1, 3), 0.1), ValueError)]],
+    # the zero point: an integer in the range, one per tensor
+    *[(f, "zero_point", v, e, "zero_point") for f in ("quantize", "dequantize")
+      for v, e in [(0.5, TypeError), (np.nan, TypeError), (np.array([0, 1, 2]), ValueError)]],
+    ("quantize", "zero_point", 128, ValueError, "zero_point"),
+    ("quantize", "zero_point", -129, ValueError, "zero_point"),
+    ("dequantize", "dtype", np.int32, TypeError, "dtype"),
+    ("dequantize", "dtype", None, TypeError, "dtype"),
+    ("dequantize", "dtype", "float33", TypeError, "dtype"),
+    # lists of weights: one array on its own, or a bad array in the list
+    *[(f, "weights", v, TypeError, "weights") for f in ("quantize_weights",
+                                                       "dequantize_weights", "nbytes",
+                                                       "prune_weights", "sparsity")
+      for v in (X, 3.0, None)],
+    *[(f, "weights", [X, X * 1j], TypeError, "weights[1]")
+      for f in ("quantize_weights", "dequantize_weights", "nbytes", "prune_weights", "sparsity")],
+    ("quantize_weights", "weights", [X, np.array([np.nan])], ValueError, "weights[1]"),
+    ("prune_weights", "weights", [X, np.array([np.nan])], ValueError, "weights[1]"),
+    # the sparsity and the scope
+    *[(f, "sparsity", v, e, "sparsity") for f in ("magnitude_mask", "prune_weights")
+      for v, e in [(1.5, ValueError), (-0.1, ValueError), (np.nan, ValueError),
+                   ("0.5", TypeError), (True, TypeError)]],
+    ("prune_weights", "scope", "model", ValueError, "scope"),
+    # the costs: one example's shape, positive sizes
+    *[("layer_cost", "input_shape", v, e, n)
+      for v, e, n in [((-4,), ValueError, "input_shape[0]"), ((0,), ValueError, "input_shape[0]"),
+                      ((None, 4), ValueError, "batch axis"), ((4.0,), TypeError, "input_shape[0]"),
+                      (4, TypeError, "input_shape"), ((), ValueError, "input_shape")]],
+    # layer arguments that would give negative or meaningless counts (duck-typed layers)
+    *[("layer_cost", "layer", fake(kind, **{arg: value}), e, arg)
+      for kind, arg, value, e in [
+          ("Dense", "units", -3, ValueError), ("Dense", "units", 2.5, TypeError),
+          ("Dense", "use_bias", 1, TypeError),
+          ("Conv2D", "filters", 0, ValueError), ("Conv2D", "kernel_size", (0, 3), ValueError),
+          ("Conv2D", "kernel_size", -3, ValueError), ("Conv2D", "strides", -1, ValueError),
+          ("Conv2D", "padding", "full", ValueError),
+          ("MaxPooling2D", "pool_size", 0, ValueError), ("MaxPooling2D", "strides", 0, ValueError),
+          ("SimpleRNN", "units", -2, ValueError),
+          ("SimpleRNN", "return_sequences", "yes", TypeError)]],
+    # the models
+    *[(f, "model", v, TypeError, "model") for f in ("model_costs", "count_params", "count_flops",
+                                                    "memory_bytes")
+      for v in ([Dense(3)], "mlp", None)],
+    ("memory_bytes", "batch_size", 0, ValueError, "batch_size"),
+    ("memory_bytes", "batch_size", 2.0, TypeError, "batch_size"),
+    ("memory_bytes", "optimizer_slots", -1, ValueError, "optimizer_slots"),
+    ("memory_bytes", "optimizer_slots", 1.5, TypeError, "optimizer_slots"),
+    ("memory_bytes", "dtype", "float33", TypeError, "dtype"),
+    ("memory_bytes", "dtype", object, TypeError, "dtype"),
+]
+
+# layer_cost's input shapes need the layer they go with.
+SHAPES = {"Conv2D": (6, 6, 2), "MaxPooling2D": (6, 6, 2), "SimpleRNN": (5, 3)}
+
+
+@pytest.mark.parametrize(("func", "arg", "value", "error", "named"), BAD,
+                         ids=[f"{f}-{a}-{i}" for i, (f, a, *_) in enumerate(BAD)])
+def test_bad_arguments_are_refused_by_name(func, arg, value, error, named):
+    kwargs = {**GOOD[func](), arg: value}
+    if func == "layer_cost" and arg == "layer":
+        kwargs["input_shape"] = SHAPES.get(type(value).__name__, (4,))
+    with pytest.raises(error) as err:
+        getattr(compress, func)(**kwargs)
+    message = str(err.value)
+    assert message.startswith(f"{func}(): "), message
+    assert named in message, message
+
+
+def test_every_public_function_has_bad_arguments_tried():
+    functions = {name for name in compress.__all__
+                 if callable(getattr(compress, name)) and not isinstance(getattr(compress, name),
+                                                                         type)}
+    assert functions == set(GOOD) == {func for func, *_ in BAD}
+    for func in GOOD:        # and the valid arguments of the table are valid
+        getattr(compress, func)(**GOOD[func]())
+
+
+def test_per_channel_parameters_without_their_axis_are_refused():
+    # A square kernel: per-channel parameters computed along axis 0 would broadcast along the
+    # last axis without an error, and give wrong values.
+    rng = np.random.default_rng(0)
+    kernel = rng.normal(size=(4, 4)) * np.array([[0.01], [0.1], [1.0], [10.0]])
+    scale, zero_point = compress.quantization_params(kernel, axis=0)
+    q = compress.quantize(kernel, scale, zero_point, axis=0)
+    with pytest.raises(ValueError, match=r"dequantize\(\): with axis=None .*scale .*pass the "
+                                         "axis"):
+        compress.dequantize(q, scale, zero_point)
+    with pytest.raises(ValueError, match=r"quantize\(\): with axis=None .*scale"):
+        compress.quantize(kernel, scale, zero_point)
+    back = compress.dequantize(q, scale, zero_point, axis=0, dtype=np.float64)
+    assert np.all(np.abs(back - kernel) <= scale[:, None] / 2 * (1 + 1e-9))
+    # A scalar with an axis is the same number for every channel: accepted.
+    np.testing.assert_array_equal(compress.dequantize(q, 0.5, 0, axis=0),
+                                  compress.dequantize(q, 0.5, 0))
+
+
+def test_quantize_refuses_a_nan_scale_instead_of_returning_zeros():
+    with pytest.raises(ValueError, match=r"quantize\(\): scale contains NaN"):
+        compress.quantize(np.array([0.3, -1.2]), np.nan, 0)
+
+
+@pytest.mark.parametrize(("layer", "setting"), [
+    (lambda: keras.layers.Conv2D(4, 3, dilation_rate=2), "dilation_rate"),
+    (lambda: keras.layers.Conv2D(4, 3, groups=2), "groups"),
+    (lambda: keras.layers.Conv2D(4, 3, data_format="channels_first"), "data_format"),
+    (lambda: keras.layers.MaxPooling2D(data_format="channels_first"), "data_format"),
+    (lambda: keras.layers.SimpleRNN(4, return_state=True), "return_state"),
+    (lambda: keras.layers.Dense(4, lora_rank=2), "lora_rank"),
+])
+def test_layer_cost_refuses_keras_settings_its_formulas_ignore(layer, setting):
+    layer = layer()
+    shape = {"Dense": (6,), "SimpleRNN": (5, 6)}.get(type(layer).__name__, (8, 8, 6))
+    with pytest.raises(ValueError, match=rf"layer_cost\(\): .*{setting}="):
+        compress.layer_cost(layer, shape)
+
+
+def test_layer_cost_refuses_an_input_smaller_than_a_valid_kernel():
+    with pytest.raises(ValueError, match=r"Conv2D 'small': with padding 'valid' the input "
+                                         r"\(2, 5, 1\)"):
+        compress.layer_cost(Conv2D(2, 3, name="small"), (2, 5, 1))
+    with pytest.raises(ValueError, match=r"MaxPooling2D 'p': with padding 'valid'"):
+        compress.layer_cost(MaxPooling2D(3, name="p"), (2, 5, 1))

@@ -3,6 +3,7 @@
 import codecs
 import contextlib
 import io
+import re
 
 import numpy as np
 import pytest
@@ -103,7 +104,7 @@ def test_next_token_windows_rejects_bad_arguments():
         next_token_windows(np.arange(3), length=3)
     with pytest.raises(ValueError, match="1-D int array"):
         next_token_windows(np.zeros(5), length=2)
-    with pytest.raises(ValueError, match="step must be a positive int"):
+    with pytest.raises(ValueError, match="step must be an integer >= 1"):
         next_token_windows(np.arange(5), length=2, step=0)
 
 
@@ -208,3 +209,176 @@ def test_pad_sequences_matches_keras():
                    {"maxlen": 5, "truncating": "post"}, {"maxlen": 15, "value": 2}):
         np.testing.assert_array_equal(pad_sequences(seqs, **kwargs),
                                       keras.utils.pad_sequences(seqs, **kwargs), str(kwargs))
+
+
+# ------------------------------------------------------------------------------------ bad input
+def test_tokenize_reads_any_script():
+    assert tokenize("Ünïcödé Straße") == ["ünïcödé", "straße"]
+    assert tokenize("Σίσυφος, 東京 and हिन्दी!") == ["σίσυφος", "東京", "and", "हिन्दी"]
+    # An accent typed as a combining character gives the same word as the precomposed one.
+    assert tokenize("cafe\u0301 CAFÉ") == ["café", "café"]
+    assert tokenize("isn’t it") == ["isn't", "it"]
+    assert tokenize("snake_case x²") == ["snake", "case", "x²"]
+
+
+def test_tokenize_is_unchanged_on_ascii():
+    # The words of ASCII text are the runs of [a-z0-9'] after lower-casing, as always.
+    rng = np.random.default_rng(0)
+    every_ascii = "".join(map(chr, range(128)))
+    texts = [every_ascii, load_text(), *make_sentiment(50, seed=0)[0],
+             *("".join(rng.choice(list(every_ascii), size=60)) for _ in range(200))]
+    for t in texts:
+        assert tokenize(t) == re.findall(r"[a-z0-9']+", t.lower()), t
+
+
+def test_generate_refuses_logits_that_do_not_match_the_vocabulary():
+    vocab = Vocabulary.characters("abc")
+
+    def every_step(ids):           # (time, vocabulary): a model with return_sequences=True
+        return np.zeros((len(ids), 3))
+
+    with pytest.raises(ValueError, match=r"generate\(\): the logits from next_logits must hold "
+                                         r"one value per token .*got shape \(2, 3\)"):
+        generate(every_step, vocab, "ab", 5)
+    with pytest.raises(ValueError, match=r"generate\(\): next_logits returned 4 logits, expected "
+                                         r"one per token of the vocabulary: shape \(3,\)"):
+        generate(lambda ids: np.zeros(4), vocab, "ab", 5)
+    # A batch of one, (1, vocabulary), is what model.predict(ids[None]) returns: accepted.
+    assert generate(lambda ids: np.eye(3)[None, (ids[-1] + 1) % 3] * 50, vocab, "a", 3,
+                    temperature=0.0) == "abca"
+
+
+def test_sampling_returns_an_id_of_the_vocabulary():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match=r"logits must hold one value per token .*\(4, 3\)"):
+        sample_with_temperature(np.zeros((4, 3)), 1.0, rng)
+    for logits in ([0.2, 5.0, -1.0], [[0.2, 5.0, -1.0]]):
+        ids = {sample_with_temperature(logits, 1.0, rng) for _ in range(200)}
+        assert ids <= {0, 1, 2} and 1 in ids
+    # -inf marks an id that is never drawn.
+    assert {sample_with_temperature([-np.inf, 0.0, -np.inf], 5.0, rng) for _ in range(50)} == {1}
+
+
+# Every public function, called with valid arguments except one: the error is raised, of the
+# right type, and its message names the function and the argument.
+def counting(ids):
+    logits = np.full(3, -1e9)
+    logits[(ids[-1] + 1) % 3] = 0.0
+    return logits
+
+
+ABC = Vocabulary.characters("abc")
+GOOD = {  # name: (function, valid arguments, what the messages start with)
+    "load_text": (load_text, {"name": "zen"}, "load_text(): "),
+    "Vocabulary": (Vocabulary, {"tokens": ["a", "b"]}, "Vocabulary: "),
+    "Vocabulary.characters": (Vocabulary.characters, {"text": "abc"},
+                              "Vocabulary.characters(): "),
+    "Vocabulary.words": (Vocabulary.words, {"texts": ["a b"]}, "Vocabulary.words(): "),
+    "Vocabulary.encode": (ABC.encode, {"tokens": "ab"}, "Vocabulary.encode(): "),
+    "Vocabulary.decode": (ABC.decode, {"ids": [0, 1]}, "Vocabulary.decode(): "),
+    "next_token_windows": (next_token_windows, {"ids": np.arange(6), "length": 2},
+                           "next_token_windows(): "),
+    "sample_with_temperature": (sample_with_temperature,
+                                {"logits": [0.0, 1.0], "temperature": 1.0,
+                                 "rng": np.random.default_rng(0)},
+                                "sample_with_temperature(): "),
+    "generate": (generate, {"next_logits": counting, "vocab": ABC, "prompt": "ab",
+                            "n_tokens": 2}, "generate(): "),
+    "make_sentiment": (make_sentiment, {"n_samples": 4}, "make_sentiment(): "),
+    "tokenize": (tokenize, {"text": "a b"}, "tokenize(): "),
+    "pad_sequences": (pad_sequences, {"sequences": [[1, 2], [3]]}, "pad_sequences(): "),
+}
+
+BAD = [  # function, argument, its bad value, expected error, what the message names
+    ("load_text", "name", "shakespeare", ValueError, "corpus"),
+    ("load_text", "name", 5, ValueError, "corpus"),
+    ("Vocabulary", "tokens", "abc", TypeError, "tokens"),
+    ("Vocabulary", "tokens", 5, TypeError, "tokens"),
+    ("Vocabulary", "tokens", [1, 2], TypeError, "tokens"),
+    ("Vocabulary", "unknown", 3, ValueError, "unknown"),
+    ("Vocabulary", "separator", None, TypeError, "separator"),
+    ("Vocabulary.characters", "text", ["ab"], TypeError, "text"),
+    ("Vocabulary.characters", "text", None, TypeError, "text"),
+    ("Vocabulary.words", "texts", "a b", TypeError, "one str"),
+    ("Vocabulary.words", "texts", 5, TypeError, "texts"),
+    ("Vocabulary.words", "texts", ["a", 1], TypeError, "texts[1]"),
+    ("Vocabulary.words", "min_count", 0, ValueError, "min_count"),
+    ("Vocabulary.words", "min_count", 1.5, TypeError, "min_count"),
+    ("Vocabulary.words", "pad", None, TypeError, "pad"),
+    ("Vocabulary.words", "unknown", 5, TypeError, "unknown"),
+    ("Vocabulary.encode", "tokens", [0, 1], TypeError, "tokens"),
+    ("Vocabulary.encode", "tokens", 5, TypeError, "str"),
+    ("Vocabulary.decode", "ids", [[0, 1], [1, 0]], ValueError, "one sequence"),
+    ("Vocabulary.decode", "ids", [0.5], ValueError, "ids"),
+    ("Vocabulary.decode", "ids", [3], ValueError, "ids"),
+    ("Vocabulary.decode", "ids", [-1], ValueError, "ids"),
+    ("next_token_windows", "ids", np.zeros((2, 3), int), ValueError, "1-D int array"),
+    ("next_token_windows", "length", 0, ValueError, "length"),
+    ("next_token_windows", "length", 2.0, TypeError, "length"),
+    ("next_token_windows", "step", -1, ValueError, "step"),
+    ("next_token_windows", "sequence_targets", "yes", TypeError, "sequence_targets"),
+    *[("sample_with_temperature", "logits", v, e, "logits")
+      for v, e in [(np.zeros((2, 2)), ValueError), ([], ValueError), ([np.nan, 1.0], ValueError),
+                   ([np.inf, 0.0], ValueError), ([-np.inf, -np.inf], ValueError),
+                   ([1j, 0], TypeError), (["a", "b"], TypeError), ([True, False], TypeError)]],
+    *[(f, "temperature", v, e, "temperature") for f in ("sample_with_temperature", "generate")
+      for v, e in [(-1.0, ValueError), (np.nan, ValueError), (np.inf, ValueError),
+                   ("1", TypeError), (None, TypeError)]],
+    ("sample_with_temperature", "rng", 0, TypeError, "rng"),
+    ("sample_with_temperature", "rng", None, TypeError, "rng"),
+    ("generate", "next_logits", 5, TypeError, "next_logits"),
+    ("generate", "next_logits", lambda ids: np.zeros(4), ValueError, "next_logits"),
+    ("generate", "next_logits", lambda ids: np.full(3, np.nan), ValueError, "next_logits"),
+    ("generate", "vocab", "abc", TypeError, "vocab"),
+    ("generate", "prompt", 5, TypeError, "prompt"),
+    ("generate", "prompt", ["a"], TypeError, "prompt"),
+    ("generate", "n_tokens", -1, ValueError, "n_tokens"),
+    ("generate", "n_tokens", 2.0, TypeError, "n_tokens"),
+    ("generate", "context", 0, ValueError, "context"),
+    ("generate", "context", 1.5, TypeError, "context"),
+    ("generate", "seed", -1, ValueError, "seed"),
+    ("generate", "seed", 1.5, TypeError, "seed"),
+    ("make_sentiment", "n_samples", 0, ValueError, "n_samples"),
+    ("make_sentiment", "n_samples", 10.0, TypeError, "n_samples"),
+    *[("make_sentiment", p, v, e, p) for p in ("p_negation", "p_contrast")
+      for v, e in [(1.5, ValueError), (-0.1, ValueError), (np.nan, ValueError),
+                   ("0.3", TypeError)]],
+    ("make_sentiment", "seed", -1, ValueError, "seed"),
+    ("make_sentiment", "seed", "x", TypeError, "seed"),
+    ("tokenize", "text", None, TypeError, "text"),
+    ("tokenize", "text", ["a b"], TypeError, "text"),
+    ("tokenize", "text", b"a b", TypeError, "text"),
+    ("pad_sequences", "sequences", [1, 2, 3], ValueError, "sequences[0]"),
+    ("pad_sequences", "sequences", [[1, 2], [1.5]], TypeError, "sequences[1]"),
+    ("pad_sequences", "sequences", [["a"]], TypeError, "sequences[0]"),
+    ("pad_sequences", "sequences", [[[1, 2]]], ValueError, "sequences[0]"),
+    ("pad_sequences", "sequences", [[[1, 2], [3]]], ValueError, "sequences[0]"),
+    ("pad_sequences", "sequences", "abc", TypeError, "sequences"),
+    ("pad_sequences", "sequences", 5, TypeError, "sequences"),
+    ("pad_sequences", "maxlen", -1, ValueError, "maxlen"),
+    ("pad_sequences", "maxlen", 2.0, TypeError, "maxlen"),
+    ("pad_sequences", "padding", "middle", ValueError, "padding"),
+    ("pad_sequences", "truncating", "both", ValueError, "truncating"),
+    ("pad_sequences", "value", 0.5, TypeError, "value"),
+]
+
+
+@pytest.mark.parametrize(("func", "arg", "value", "error", "named"), BAD,
+                         ids=[f"{f}-{a}-{i}" for i, (f, a, *_) in enumerate(BAD)])
+def test_bad_arguments_are_refused_by_name(func, arg, value, error, named):
+    function, kwargs, owner = GOOD[func]
+    with pytest.raises(error) as err:
+        function(**{**kwargs, arg: value})
+    message = str(err.value).strip("'\"")  # a KeyError's message is quoted
+    assert message.startswith(owner), message
+    assert named in message, message
+
+
+def test_every_public_function_has_bad_arguments_tried():
+    functions = {name for name in text.__all__ if callable(getattr(text, name))
+                 and name != "zen_of_python"}                # it takes no arguments
+    methods = {f"Vocabulary.{name}" for name, value in vars(Vocabulary).items()
+               if not name.startswith("_") and callable(getattr(Vocabulary, name))}
+    assert functions | methods == set(GOOD) == {func for func, *_ in BAD}
+    for function, kwargs, _ in GOOD.values():   # and the valid arguments of the table are valid
+        function(**kwargs)
