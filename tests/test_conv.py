@@ -336,8 +336,7 @@ def test_backward_before_forward_and_wrong_gradient_shape():
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
-    (dict(filters=0), r"Conv2D 'conv1': filters must be a positive int, got 0"),
-    (dict(filters=2.5), r"Conv2D 'conv1': filters must be a positive int, got 2.5"),
+    (dict(filters=0), r"Conv2D 'conv1': filters must be an integer >= 1, got 0"),
     (dict(kernel_size=(3, 0)),
      r"Conv2D 'conv1': kernel_size must be a positive int or a pair of positive ints, "
      r"got \(3, 0\)"),
@@ -354,6 +353,12 @@ def test_bad_constructor_arguments(kwargs, match):
     arguments = dict(filters=4, kernel_size=3, name="conv1") | kwargs
     with pytest.raises(ValueError, match=match):
         Conv2D(**arguments)
+
+
+def test_a_float_filter_count_is_a_type_error():
+    with pytest.raises(TypeError, match=r"Conv2D 'conv1': filters must be an integer >= 1, "
+                                        r"got 2.5 \(float\)"):
+        Conv2D(2.5, 3, name="conv1")
 
 
 def test_keras_style_padding_names_are_case_insensitive():

@@ -353,5 +353,5 @@ def test_regularizer_names_follow_keras_3():
     assert regularizers.get(None) is None
     with pytest.raises(ValueError, match=r"unknown regularizer 'l1_l2'.*L1L2\(l1=0.01, l2=0.01\)"):
         regularizers.get("l1_l2")
-    with pytest.raises(ValueError, match="l1 must be a finite number >= 0, got -1"):
+    with pytest.raises(ValueError, match="L1: l1 must be a number >= 0, got -1"):
         regularizers.L1(-1)

@@ -274,19 +274,20 @@ def test_model_errors_are_clear(call, error, message):
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    "kwargs, error, message",
     [
-        (dict(epochs=0), "epochs must be a positive integer, got 0"),
-        (dict(batch_size=2.5), "batch_size must be a positive integer, got 2.5"),
-        (dict(validation_data=[1, 2, 3]), r"validation_data must be a tuple \(x_val, y_val\)"),
-        (dict(verbose=3), "verbose must be 'auto', 0, 1 or 2, got 3"),
+        (dict(epochs=0), ValueError, "epochs must be an integer >= 1, got 0"),
+        (dict(batch_size=2.5), TypeError, r"batch_size must be an integer >= 1, got 2.5 \(float\)"),
+        (dict(validation_data=[1, 2, 3]), ValueError,
+         r"validation_data must be a tuple \(x_val, y_val\)"),
+        (dict(verbose=3), ValueError, "verbose must be 'auto', 0, 1 or 2, got 3"),
     ],
 )
-def test_fit_argument_errors(kwargs, message):
+def test_fit_argument_errors(kwargs, error, message):
     model = small_classifier()
     x, y = classification_data(10)
     model.compile(optimizer="sgd", loss=SparseCategoricalCrossentropy(from_logits=True))
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         model.fit(x, y, **kwargs)
 
 

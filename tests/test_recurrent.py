@@ -361,8 +361,8 @@ def test_simple_rnn_backward_before_forward_and_wrong_gradient_shape():
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
-    (dict(units=0), ValueError, r"units must be a positive integer, got 0"),
-    (dict(units=2.0), ValueError, r"units must be a positive integer, got 2\.0"),
+    (dict(units=0), ValueError, r"units must be an integer >= 1, got 0"),
+    (dict(units=2.0), TypeError, r"units must be an integer >= 1, got 2\.0 \(float\)"),
     (dict(units=4, activation="tanhh"), ValueError,
      r"unknown activation 'tanhh'; expected one of \[.*'tanh'\] or None"),
     (dict(units=4, return_sequences="yes"), TypeError,

@@ -18,8 +18,12 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
+
+from dlcourse.validation import check_array, check_bool, check_seed
 
 __all__ = ["Layer", "get_rng", "set_random_seed"]
 
@@ -32,23 +36,67 @@ def set_random_seed(seed: int) -> None:
 
     The counterpart of ``keras.utils.set_random_seed``: weight initialisation, dropout masks and
     the shuffling in ``fit`` then repeat exactly from run to run. Also restarts automatic layer
-    names (``dense``, ``dense_1``, ...).
+    names (``dense``, ``dense_1``, ...). ``seed`` is an integer >= 0 (``None`` draws a fresh,
+    unrepeatable seed from the operating system).
     """
     global _rng
+    seed = check_seed(seed, "set_random_seed()")
     _rng = np.random.default_rng(seed)
     _name_counts.clear()
 
 
 def get_rng(seed: int | None = None) -> np.random.Generator:
-    """A generator seeded by ``seed``, or the module's shared one when ``seed`` is None."""
+    """A generator seeded by ``seed`` (an integer >= 0), or the shared one when ``seed`` is None."""
+    seed = check_seed(seed, "get_rng()")
     return _rng if seed is None else np.random.default_rng(seed)
 
 
-def _auto_name(cls: type) -> str:
-    base = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", cls.__name__).lower()
+def _snake_case(class_name: str) -> str:
+    """Keras's ``to_snake_case``: ``Conv2D`` → ``conv2d``, ``SimpleRNN`` → ``simple_rnn``."""
+    name = re.sub(r"\W+", "", class_name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _next_name(cls: type) -> str:
+    """The automatic name the next layer of class ``cls`` gets (``dense``, then ``dense_1``...)."""
+    base = _snake_case(cls.__name__)
     count = _name_counts[base]
-    _name_counts[base] += 1
     return base if count == 0 else f"{base}_{count}"
+
+
+def _check_name(cls: type, name) -> None:
+    # Keras refuses '/' too: it separates the parts of a weight's path.
+    if name is not None and (not isinstance(name, str) or not name or "/" in name):
+        raise TypeError(f"{cls.__name__}: name must be a non-empty string without '/', "
+                        f"got {name!r}")
+
+
+@contextmanager
+def _built_or_unchanged(layers, *, trial: bool = False) -> Iterator[None]:
+    """Build layers inside the block; if it raises, unbuild those it built, rewind the generator.
+
+    A build that fails half-way (the third layer of a model cannot take the second one's output)
+    then leaves no layer with weights it should not have, and the shared generator where it
+    was, so that the next weights drawn are those a clean run would draw. With ``trial=True``
+    everything is undone even when the block succeeds: a check that leaves no trace.
+    """
+    unbuilt = [layer for layer in layers if not layer.built]
+    generator = _rng
+    state = generator.bit_generator.state
+
+    def undo():
+        for layer in unbuilt:
+            layer._unbuild()
+        generator.bit_generator.state = state
+
+    try:
+        yield
+    except BaseException:
+        undo()
+        raise
+    if trial:
+        undo()
 
 
 class Layer:
@@ -86,9 +134,13 @@ class Layer:
     input_grad: bool = True
 
     def __init__(self, name: str | None = None, seed: int | None = None):
-        if name is not None and (not isinstance(name, str) or not name):
-            raise TypeError(f"{type(self).__name__}: name must be a non-empty string, got {name!r}")
-        self.name = name if name is not None else _auto_name(type(self))
+        owner = self._owner(name)
+        seed = check_seed(seed, owner)
+        # Named last, once every argument is valid: a constructor that fails takes no name.
+        if name is None:
+            name = _next_name(type(self))
+            _name_counts[_snake_case(type(self).__name__)] += 1
+        self.name = name
         self.seed = seed
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
@@ -108,6 +160,16 @@ class Layer:
         """``"<Class> '<name>': <message>"``, the prefix of every error this layer raises."""
         return f"{self!r}: {message}"
 
+    @classmethod
+    def _owner(cls, name: str | None) -> str:
+        """``"<Class> '<name>'"`` before ``__init__`` has named the layer.
+
+        Subclasses check their arguments with it first and call ``Layer.__init__`` last, so
+        that a constructor that fails changes nothing (not even the automatic names).
+        """
+        _check_name(cls, name)
+        return f"{cls.__name__} '{name if name is not None else _next_name(cls)}'"
+
     # ----------------------------------------------------------------------------- building
     def build(self, input_shape: tuple[int, ...]) -> None:
         """Create the weights for inputs of shape ``input_shape`` (batch axis included)."""
@@ -117,26 +179,54 @@ class Layer:
         return tuple(input_shape)
 
     def _ensure_built(self, input_shape: tuple, dtype) -> None:
+        """Build for ``input_shape`` (batch axis included, may be None), or check it fits."""
+        input_shape = tuple(input_shape)
+        self._check_input_shape(input_shape)
         if self.built:
             expected = self.input_shape
-            got = tuple(input_shape[1:])
+            got = input_shape[1:]
             if len(expected) != len(got) or any(
                 e is not None and e != g for e, g in zip(expected, got, strict=True)
             ):
                 raise ValueError(self.error(
                     f"expected input of shape (batch, {', '.join(map(str, expected))}) "
-                    f"as on its first call, got shape {tuple(input_shape)}"))
+                    f"as on its first call, got shape {input_shape}"))
             return
-        self.dtype = np.dtype(dtype)
-        self.input_shape = tuple(input_shape[1:])
-        self.build(tuple(input_shape))
-        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
-        self.built = True
+        with _built_or_unchanged([self]):
+            self.dtype = np.dtype(dtype)
+            self.input_shape = input_shape[1:]
+            self.build(input_shape)
+            self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+            self.built = True
+
+    def _unbuild(self) -> None:
+        """Back to the state before the first build: no weights, no input shape, no cache."""
+        self.params, self.grads = {}, {}
+        self.built = False
+        self.input_shape = None
+        self.dtype = None
+        self.cache = None
 
     def add_weight(self, name: str, value: np.ndarray) -> np.ndarray:
         """Register weight ``name`` (one of :attr:`weight_names`) with its initial value."""
         self.params[name] = np.ascontiguousarray(value, dtype=self.dtype)
         return self.params[name]
+
+    def _initial_weight(self, name: str, initializer, argument: str, shape: tuple,
+                        rng: np.random.Generator) -> np.ndarray:
+        """``add_weight(name, initializer(shape, rng, dtype))``, checking what it returned.
+
+        A custom initializer that returns a scalar or another shape would otherwise give the
+        layer a weight that broadcasts silently; ``argument`` (e.g. ``"kernel_initializer"``)
+        names it in the error.
+        """
+        value = check_array(initializer(shape, rng, self.dtype), f"{argument} (weight '{name}')",
+                            repr(self))
+        if value.shape != tuple(shape):
+            raise ValueError(self.error(
+                f"{argument} returned an array of shape {value.shape} for weight '{name}', "
+                f"expected {tuple(shape)}"))
+        return self.add_weight(name, value)
 
     # ----------------------------------------------------------------------------- checks
     def _check_array(self, x, what: str = "input") -> np.ndarray:
@@ -159,13 +249,21 @@ class Layer:
                 f"of {array.size} entries)"))
         return array
 
-    def _check_input(self, x) -> np.ndarray:
-        x = self._check_array(x)
-        if self.input_ranks is not None and x.ndim not in self.input_ranks:
+    def _check_input_shape(self, shape: tuple) -> None:
+        """Refuse an input shape (batch axis included; sizes may be None) the layer cannot take.
+
+        Called on every input, built or not, and by a model on the shapes it passes along, so
+        that a model finds an incompatible layer before it changes anything.
+        """
+        if self.input_ranks is not None and len(shape) not in self.input_ranks:
             ranks = " or ".join(str(r) for r in self.input_ranks)
             layout = f" {self.input_layout}" if self.input_layout else ""
             raise ValueError(self.error(
-                f"expected input of rank {ranks}{layout}, got shape {x.shape}"))
+                f"expected input of rank {ranks}{layout}, got shape {shape}"))
+
+    def _check_input(self, x) -> np.ndarray:
+        x = self._check_array(x)
+        self._check_input_shape(x.shape)
         if x.shape[0] == 0:
             raise ValueError(self.error(f"expected a non-empty batch, got shape {x.shape}"))
         return x
@@ -173,6 +271,7 @@ class Layer:
     # ----------------------------------------------------------------------------- the API
     def forward(self, x, training: bool = False) -> np.ndarray:
         """Compute the layer's output for the batch ``x`` (and cache what backward needs)."""
+        training = _check_training(training, repr(self))
         x = self._check_input(x)
         self._ensure_built(x.shape, x.dtype if self.dtype is None else self.dtype)
         x = x.astype(self.dtype, copy=False)
@@ -221,27 +320,44 @@ class Layer:
     def set_weights(self, weights) -> None:
         """Set the weights from a list in Keras's order, e.g. ``keras_layer.get_weights()``.
 
-        The count and every shape must match; nothing is changed unless all of them do.
+        The count, every shape and every dtype (integers or floats: not complex, boolean or
+        object) must match; nothing is changed unless all of them do.
         """
+        self._write_weights(self._checked_weights(weights))
+
+    def _weight_count(self) -> int:
+        """How many arrays ``get_weights()`` returns (0 before the layer is built)."""
+        return sum(1 for n in self.weight_names if n in self.params)
+
+    def _checked_weights(self, weights) -> dict[str, np.ndarray]:
+        """The new weights by name, checked and cast for :meth:`_write_weights`; sets nothing."""
         if not self.built:
             raise ValueError(self.error(
                 "set_weights() before the layer has weights: call it on a batch first "
                 "(or put it in a Sequential that starts with Input(shape)), as in Keras"))
+        weights = _weight_list(weights, repr(self))
         names = [n for n in self.weight_names if n in self.params]
-        weights = list(weights)
         if len(weights) != len(names):
             raise ValueError(self.error(
                 f"expected {len(names)} weight arrays ({', '.join(names)}), got {len(weights)}"))
         new = {}
         for name, value in zip(names, weights, strict=True):
-            value = np.asarray(value)
+            try:
+                value = np.asarray(value)
+            except (ValueError, TypeError) as err:  # ragged nested lists
+                raise TypeError(self.error(
+                    f"weight '{name}' must be an array, got {type(value).__name__} that NumPy "
+                    f"cannot turn into one")) from err
             if value.shape != self.params[name].shape:
                 raise ValueError(self.error(
                     f"weight '{name}' must have shape {self.params[name].shape}, "
                     f"got {value.shape}"))
-            if not np.issubdtype(value.dtype, np.number) or value.dtype == object:
-                raise TypeError(self.error(f"weight '{name}' must be numeric, got {value.dtype}"))
+            # Complex values would lose their imaginary part, booleans are no weights: refused.
+            value = check_array(value, f"weight '{name}'", repr(self), allow_nonfinite=True)
             new[name] = value.astype(self.dtype)
+        return new
+
+    def _write_weights(self, new: dict[str, np.ndarray]) -> None:
         for name, value in new.items():
             self.params[name][...] = value
 
@@ -259,3 +375,16 @@ class Layer:
     def count_params(self) -> int:
         """Number of scalar weights (0 before the layer is built)."""
         return int(sum(v.size for v in self.params.values()))
+
+
+def _weight_list(weights, owner: str) -> list:
+    """``weights`` as a list of arrays; one array, a string or a dict is a mistake, not a list."""
+    if isinstance(weights, (np.ndarray, str, bytes, dict)) or not hasattr(weights, "__iter__"):
+        raise TypeError(f"{owner}: set_weights() expects a list of arrays, as get_weights() "
+                        f"returns, got {type(weights).__name__}")
+    return list(weights)
+
+
+def _check_training(training, owner: str) -> bool:
+    """``training`` as a bool; ``None`` means False, as in Keras."""
+    return False if training is None else check_bool(training, "training", owner)

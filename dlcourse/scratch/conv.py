@@ -28,6 +28,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from dlcourse.scratch import activations, initializers, regularizers
 from dlcourse.scratch.base import Layer, get_rng
+from dlcourse.validation import check_bool, check_int
 
 __all__ = [
     "PADDINGS", "Conv2D", "as_pair", "check_padding", "conv2d", "conv2d_backward",
@@ -514,21 +515,25 @@ class Conv2D(Layer):
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, name=None, seed=None):
+        owner = self._owner(name)
+        filters = check_int(filters, "filters", owner, minimum=1)
+        kernel_size = as_pair(kernel_size, "kernel_size", owner)
+        strides = as_pair(strides, "strides", owner)
+        padding = check_padding(padding, owner)
+        activation = activations.get(activation, owner)
+        use_bias = check_bool(use_bias, "use_bias", owner)
+        kernel_initializer = initializers.get(kernel_initializer, owner, "kernel_initializer")
+        bias_initializer = initializers.get(bias_initializer, owner, "bias_initializer")
+        kernel_regularizer = regularizers.get(kernel_regularizer, owner, "kernel_regularizer")
         super().__init__(name=name, seed=seed)
-        owner = repr(self)
-        if isinstance(filters, bool) or not isinstance(filters, numbers.Integral) or filters < 1:
-            raise ValueError(self.error(f"filters must be a positive int, got {filters!r}"))
-        self.filters = int(filters)
-        self.kernel_size = as_pair(kernel_size, "kernel_size", owner)
-        self.strides = as_pair(strides, "strides", owner)
-        self.padding = check_padding(padding, owner)
-        self.activation = activations.get(activation, owner)
-        if not isinstance(use_bias, bool):
-            raise TypeError(self.error(f"use_bias must be True or False, got {use_bias!r}"))
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.strides = strides
+        self.padding = padding
+        self.activation = activation
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer, owner)
-        self.bias_initializer = initializers.get(bias_initializer, owner)
-        kernel_regularizer = regularizers.get(kernel_regularizer, owner)
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
         if kernel_regularizer is not None:
             self.regularizers["kernel"] = kernel_regularizer
         self.input_grad = True
@@ -539,22 +544,22 @@ class Conv2D(Layer):
         return self.regularizers.get("kernel")
 
     def _check_spatial(self, shape) -> None:
-        if self.padding == "valid" and (shape[1] < self.kernel_size[0]
-                                        or shape[2] < self.kernel_size[1]):
+        too_small = [n is not None and n < k
+                     for n, k in zip(shape[1:3], self.kernel_size, strict=True)]
+        if self.padding == "valid" and any(too_small):
             raise ValueError(self.error(
                 f"with padding 'valid' the image must be at least as large as the kernel "
                 f"{self.kernel_size}, got input of shape {tuple(shape)}; use padding='same' or "
                 "a smaller kernel"))
 
-    def _check_input(self, x) -> np.ndarray:
-        x = super()._check_input(x)
+    def _check_input_shape(self, shape: tuple) -> None:
+        super()._check_input_shape(shape)
         # Like Keras, only the channels are fixed by the first call; the image size may change.
-        if self.built and x.shape[-1] != self.input_shape[-1]:
+        if self.built and shape[-1] != self.input_shape[-1]:
             raise ValueError(self.error(
                 f"expected input with {self.input_shape[-1]} channels (last axis) as on its "
-                f"first call, got shape {x.shape}"))
-        self._check_spatial(x.shape)
-        return x
+                f"first call, got shape {shape}"))
+        self._check_spatial(shape)
 
     def build(self, input_shape) -> None:
         """Create ``kernel`` (kh, kw, in_channels, filters) and ``bias`` (filters,)."""
@@ -567,9 +572,11 @@ class Conv2D(Layer):
         self.input_shape = (None, None, input_shape[-1])
         rng = get_rng(self.seed)
         kernel_shape = (*self.kernel_size, input_shape[-1], self.filters)
-        self.add_weight("kernel", self.kernel_initializer(kernel_shape, rng, self.dtype))
+        self._initial_weight("kernel", self.kernel_initializer, "kernel_initializer",
+                             kernel_shape, rng)
         if self.use_bias:
-            self.add_weight("bias", self.bias_initializer((self.filters,), rng, self.dtype))
+            self._initial_weight("bias", self.bias_initializer, "bias_initializer",
+                                 (self.filters,), rng)
 
     def compute_output_shape(self, input_shape) -> tuple:
         """``(batch, out_height, out_width, filters)``; unknown sizes (None) stay None."""

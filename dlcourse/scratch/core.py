@@ -6,12 +6,11 @@ in ``_backward``; the checks and the weight bookkeeping live in :class:`~dlcours
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from dlcourse.scratch import activations, initializers, regularizers
 from dlcourse.scratch.base import Layer, get_rng
+from dlcourse.validation import check_bool, check_int, check_number
 
 __all__ = ["Activation", "Dense", "Dropout", "Flatten"]
 
@@ -21,28 +20,11 @@ class _AnyRankLayer(Layer):
 
     min_rank: int = 1
 
-    def _check_input(self, x) -> np.ndarray:
-        x = self._check_array(x)
-        if x.ndim < self.min_rank:
+    def _check_input_shape(self, shape: tuple) -> None:
+        if len(shape) < self.min_rank:
             raise ValueError(self.error(
                 f"expected input of rank {self.min_rank} or more {self.input_layout}, "
-                f"got shape {x.shape}"))
-        if x.shape[0] == 0:
-            raise ValueError(self.error(f"expected a non-empty batch, got shape {x.shape}"))
-        return x
-
-
-def _check_bool(layer: Layer, name: str, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(layer.error(f"{name} must be True or False, got {value!r}"))
-    return bool(value)
-
-
-def _check_units(layer: Layer, units) -> int:
-    if isinstance(units, (bool, np.bool_)) or not isinstance(units, numbers.Integral) \
-            or units < 1:
-        raise ValueError(layer.error(f"units must be a positive integer, got {units!r}"))
-    return int(units)
+                f"got shape {shape}"))
 
 
 class Dense(_AnyRankLayer):
@@ -94,13 +76,20 @@ class Dense(_AnyRankLayer):
     def __init__(self, units: int, activation: str | None = None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, name: str | None = None, seed: int | None = None):
+        owner = self._owner(name)
+        units = check_int(units, "units", owner, minimum=1)
+        activation = activations.get(activation, owner=owner)
+        use_bias = check_bool(use_bias, "use_bias", owner)
+        kernel_initializer = initializers.get(kernel_initializer, owner, "kernel_initializer")
+        bias_initializer = initializers.get(bias_initializer, owner, "bias_initializer")
+        kernel_regularizer = regularizers.get(kernel_regularizer, owner, "kernel_regularizer")
         super().__init__(name=name, seed=seed)
-        self.units = _check_units(self, units)
-        self.activation = activations.get(activation, owner=repr(self))
-        self.use_bias = _check_bool(self, "use_bias", use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer, owner=repr(self))
-        self.bias_initializer = initializers.get(bias_initializer, owner=repr(self))
-        self.kernel_regularizer = regularizers.get(kernel_regularizer, owner=repr(self))
+        self.units = units
+        self.activation = activation
+        self.use_bias = use_bias
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = kernel_regularizer
         if self.kernel_regularizer is not None:
             self.regularizers["kernel"] = self.kernel_regularizer
 
@@ -108,9 +97,11 @@ class Dense(_AnyRankLayer):
         """Create ``kernel`` (n_in, units) and ``bias`` (units,), ``n_in = input_shape[-1]``."""
         n_in = input_shape[-1]
         rng = get_rng(self.seed)
-        self.add_weight("kernel", self.kernel_initializer((n_in, self.units), rng, self.dtype))
+        self._initial_weight("kernel", self.kernel_initializer, "kernel_initializer",
+                             (n_in, self.units), rng)
         if self.use_bias:
-            self.add_weight("bias", self.bias_initializer((self.units,), rng, self.dtype))
+            self._initial_weight("bias", self.bias_initializer, "bias_initializer",
+                                 (self.units,), rng)
         # Only the last axis is fixed by the weights, as in Keras: the others may vary.
         self.input_shape = (*(None,) * (len(input_shape) - 2), n_in)
 
@@ -160,8 +151,9 @@ class Activation(_AnyRankLayer):
     input_layout = "(batch, ...)"
 
     def __init__(self, activation: str | None, name: str | None = None):
+        activation = activations.get(activation, owner=self._owner(name))
         super().__init__(name=name)
-        self.activation = activations.get(activation, owner=repr(self))
+        self.activation = activation
 
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         a = self.activation.forward(x)
@@ -205,12 +197,9 @@ class Dropout(_AnyRankLayer):
     input_layout = "(batch, ...)"
 
     def __init__(self, rate: float, seed: int | None = None, name: str | None = None):
+        rate = check_number(rate, "rate", self._owner(name), 0, 1, high_open=True)
         super().__init__(name=name, seed=seed)
-        if isinstance(rate, (bool, np.bool_)) or not isinstance(rate, numbers.Real) \
-                or not 0 <= rate < 1:
-            raise ValueError(self.error(
-                f"rate must be a number in [0, 1) (the fraction of units dropped), got {rate!r}"))
-        self.rate = float(rate)
+        self.rate = rate
         # One generator for the layer's life: each call draws a new mask, yet a seeded layer
         # repeats the same sequence of masks, as Keras's seeded Dropout does.
         self._rng = None if seed is None else get_rng(seed)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlcourse.scratch.activations import sigmoid
+from dlcourse.validation import check_bool, check_number
 
 __all__ = [
     "EPSILON", "BinaryCrossentropy", "CategoricalCrossentropy", "Loss", "MeanSquaredError",
@@ -41,8 +42,10 @@ EPSILON = 1e-7
 class Loss:
     """Base class: validates ``y_true`` and ``y_pred``, then defers to ``_value``/``_gradient``.
 
-    Subclasses set :attr:`name` (Keras's string name) and implement ``_prepare`` (shape checks,
-    returning the arrays the formulas use), ``_value`` and ``_gradient``.
+    Subclasses set :attr:`name` (Keras's string name) and implement ``_prepare_targets`` (the
+    checks of ``y_true`` against the predictions' shape, returning the array the formulas use),
+    optionally ``_check_pred_values`` (e.g. probabilities in [0, 1]), ``_value`` and
+    ``_gradient``.
     """
 
     #: Keras's string name of the loss, e.g. ``"mean_squared_error"``.
@@ -84,6 +87,28 @@ class Loss:
         y_true, y_pred = self._prepare(y_true, y_pred)
         return self._gradient(y_true, y_pred)
 
+    def check_targets(self, y_true, y_pred_shape, dtype="float64") -> None:
+        """Check ``y_true`` for predictions of shape ``y_pred_shape`` without computing anything.
+
+        The checks of a call on the targets alone (shapes, labels in range, probabilities
+        in [0, 1]), so that a model can check all of its labels before its first training
+        step instead of failing half-way through an epoch.
+
+        Parameters
+        ----------
+        y_true : array
+            The targets, as for calling the loss.
+        y_pred_shape : tuple of int
+            The shape the predictions will have, e.g. ``(N, classes)``.
+        dtype : dtype
+            The predictions' dtype, to which the targets are cast.
+        """
+        shape = tuple(int(d) for d in y_pred_shape)
+        if len(shape) == 0 or 0 in shape:
+            raise ValueError(self._error(
+                f"expected a non-empty y_pred of rank >= 1, got shape {shape}"))
+        self._prepare_targets(y_true, shape, np.dtype(dtype))
+
     def get_config(self) -> dict:
         """Constructor arguments by Keras name: ``keras.losses.<Class>(**config)`` is a twin."""
         return {}
@@ -113,10 +138,18 @@ class Loss:
         return y_pred
 
     def _check_true(self, y_true, dtype) -> np.ndarray:
-        y_true = np.asarray(y_true)
-        if y_true.dtype == object or not (np.issubdtype(y_true.dtype, np.number)
-                                          or y_true.dtype == bool):
-            raise TypeError(self._error(f"expected a numeric y_true, got dtype {y_true.dtype}"))
+        try:
+            y_true = np.asarray(y_true)
+        except (ValueError, TypeError) as err:  # ragged nested lists
+            raise TypeError(self._error(
+                f"expected y_true as an array of numbers, got {type(y_true).__name__} that NumPy "
+                "cannot turn into one")) from err
+        # Booleans are fine targets (False/True as 0/1, as Keras casts them); complex numbers
+        # would lose their imaginary part and objects or strings are no numbers: refused.
+        if not (np.issubdtype(y_true.dtype, np.integer) or np.issubdtype(y_true.dtype, np.floating)
+                or y_true.dtype == bool):
+            raise TypeError(self._error(
+                f"expected a y_true of real numbers (or booleans), got dtype {y_true.dtype}"))
         if not np.isfinite(y_true).all():
             raise ValueError(self._error(
                 f"y_true contains NaN or infinite values "
@@ -131,41 +164,40 @@ class Loss:
             raise ValueError(self._error(
                 f"expected {what} in [0, 1], got values in [{low:g}, {high:g}]{hint}"))
 
-    def _same_shape(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    def _same_shape(self, y_true: np.ndarray, shape: tuple) -> np.ndarray:
         # Keras's squeeze_or_expand_to_same_rank: a trailing axis of size 1 on either side is
         # dropped or added, so labels of shape (batch,) match predictions of shape (batch, 1).
         # Anything else must match exactly; broadcasting (batch,) against (batch, 1) would
         # silently compare every label with every prediction.
-        if y_true.shape != y_pred.shape and abs(y_true.ndim - y_pred.ndim) == 1 \
-                and y_true.size == y_pred.size \
-                and (y_true.shape[-1:] == (1,) or y_pred.shape[-1:] == (1,)):
-            y_true = y_true.reshape(y_pred.shape)
-        if y_true.shape != y_pred.shape:
+        if y_true.shape != shape and abs(y_true.ndim - len(shape)) == 1 \
+                and y_true.size == int(np.prod(shape)) \
+                and (y_true.shape[-1:] == (1,) or shape[-1:] == (1,)):
+            y_true = y_true.reshape(shape)
+        if y_true.shape != shape:
             raise ValueError(self._error(
-                f"expected y_true of the shape of y_pred, {y_pred.shape}, "
+                f"expected y_true of the shape of y_pred, {shape}, "
                 f"got shape {y_true.shape}"))
         return y_true
 
     def _prepare(self, y_true, y_pred):
+        """The checked ``(y_true, y_pred)`` that the formulas use."""
+        y_pred = self._check_pred(y_pred)
+        y_true = self._prepare_targets(y_true, y_pred.shape, y_pred.dtype)
+        self._check_pred_values(y_pred)
+        return y_true, y_pred
+
+    def _prepare_targets(self, y_true, shape: tuple, dtype) -> np.ndarray:
+        """``y_true`` checked for predictions of ``shape`` and ready for the formulas."""
         raise NotImplementedError  # every concrete loss overrides it
+
+    def _check_pred_values(self, y_pred: np.ndarray) -> None:
+        """Checks on the predictions' values beyond finiteness (e.g. probabilities in [0, 1])."""
 
     def _value(self, y_true, y_pred):
         raise NotImplementedError  # every concrete loss overrides it
 
     def _gradient(self, y_true, y_pred):
         raise NotImplementedError  # every concrete loss overrides it
-
-
-def _check_flag(value, name: str, owner: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")
-    return bool(value)
-
-
-def _check_smoothing(value, owner: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f"{owner}: label_smoothing must be a number in [0, 1], got {value!r}")
-    return float(value)
 
 
 def _clip_with_mask(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -202,10 +234,8 @@ class MeanSquaredError(Loss):
 
     name = "mean_squared_error"
 
-    def _prepare(self, y_true, y_pred):
-        y_pred = self._check_pred(y_pred)
-        y_true = self._check_true(y_true, y_pred.dtype)
-        return self._same_shape(y_true, y_pred), y_pred
+    def _prepare_targets(self, y_true, shape, dtype):
+        return self._same_shape(self._check_true(y_true, dtype), shape)
 
     def _value(self, y_true, y_pred):
         return np.mean(np.square(y_true - y_pred))
@@ -248,21 +278,23 @@ class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0):
-        self.from_logits = _check_flag(from_logits, "from_logits", type(self).__name__)
-        self.label_smoothing = _check_smoothing(label_smoothing, type(self).__name__)
+        owner = type(self).__name__
+        self.from_logits = check_bool(from_logits, "from_logits", owner)
+        self.label_smoothing = check_number(label_smoothing, "label_smoothing", owner, 0, 1)
 
     def get_config(self):
         return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
 
-    def _prepare(self, y_true, y_pred):
-        y_pred = self._check_pred(y_pred)
-        y_true = self._same_shape(self._check_true(y_true, y_pred.dtype), y_pred)
+    def _prepare_targets(self, y_true, shape, dtype):
+        y_true = self._same_shape(self._check_true(y_true, dtype), shape)
         self._check_probabilities(y_true, "y_true")
-        if not self.from_logits:
-            self._check_probabilities(y_pred, "y_pred")
         if self.label_smoothing:
             y_true = y_true * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
-        return y_true, y_pred
+        return y_true
+
+    def _check_pred_values(self, y_pred):
+        if not self.from_logits:
+            self._check_probabilities(y_pred, "y_pred")
 
     def _value(self, y, p):
         if self.from_logits:
@@ -320,21 +352,27 @@ class CategoricalCrossentropy(Loss):
     name = "categorical_crossentropy"
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0):
-        self.from_logits = _check_flag(from_logits, "from_logits", type(self).__name__)
-        self.label_smoothing = _check_smoothing(label_smoothing, type(self).__name__)
+        owner = type(self).__name__
+        self.from_logits = check_bool(from_logits, "from_logits", owner)
+        self.label_smoothing = check_number(label_smoothing, "label_smoothing", owner, 0, 1)
 
     def get_config(self):
         return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
 
-    def _prepare(self, y_true, y_pred):
-        y_pred = self._check_pred(y_pred)
-        y_true = self._check_true(y_true, y_pred.dtype)
-        if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] > 1:
+    def _prepare_targets(self, y_true, shape, dtype):
+        y_true = self._check_true(y_true, dtype)
+        if y_true.ndim == len(shape) - 1 and shape[-1] > 1:
             raise ValueError(self._error(
-                f"expected one-hot y_true of shape {y_pred.shape}, got shape {y_true.shape}; "
+                f"expected one-hot y_true of shape {shape}, got shape {y_true.shape}; "
                 "for integer class labels use SparseCategoricalCrossentropy"))
-        y_true = self._same_shape(y_true, y_pred)
+        y_true = self._same_shape(y_true, shape)
         self._check_probabilities(y_true, "y_true")
+        if self.label_smoothing:
+            classes = shape[-1]
+            y_true = y_true * (1 - self.label_smoothing) + self.label_smoothing / classes
+        return y_true
+
+    def _check_pred_values(self, y_pred):
         if not self.from_logits:
             self._check_probabilities(y_pred, "y_pred")
             empty = y_pred.sum(axis=-1) == 0
@@ -342,10 +380,6 @@ class CategoricalCrossentropy(Loss):
                 raise ValueError(self._error(
                     f"y_pred has {int(empty.sum())} rows of zeros; probabilities must not all "
                     "be zero"))
-        if self.label_smoothing:
-            classes = y_pred.shape[-1]
-            y_true = y_true * (1 - self.label_smoothing) + self.label_smoothing / classes
-        return y_true, y_pred
 
     def _value(self, y, p):
         if self.from_logits:
@@ -402,27 +436,32 @@ class SparseCategoricalCrossentropy(Loss):
     name = "sparse_categorical_crossentropy"
 
     def __init__(self, from_logits: bool = False):
-        self.from_logits = _check_flag(from_logits, "from_logits", type(self).__name__)
+        self.from_logits = check_bool(from_logits, "from_logits", type(self).__name__)
 
     def get_config(self):
         return {"from_logits": self.from_logits}
 
-    def _prepare(self, y_true, y_pred):
-        y_pred = self._check_pred(y_pred)
-        labels = np.asarray(y_true)
-        batch_shape = y_pred.shape[:-1]
+    def _prepare_targets(self, y_true, shape, dtype):
+        try:
+            labels = np.asarray(y_true)
+        except (ValueError, TypeError) as err:  # ragged nested lists
+            raise TypeError(self._error(
+                f"expected integer class labels as an array, got {type(y_true).__name__} that "
+                "NumPy cannot turn into one")) from err
+        batch_shape = shape[:-1]
         if labels.shape == batch_shape + (1,):
             labels = labels.reshape(batch_shape)
         if labels.shape != batch_shape:
             hint = (" (one-hot targets? use CategoricalCrossentropy)"
-                    if labels.shape == y_pred.shape else "")
+                    if labels.shape == shape else "")
             raise ValueError(self._error(
                 f"expected integer labels of shape {batch_shape} or {batch_shape + (1,)} for "
-                f"y_pred of shape {y_pred.shape}, got shape {labels.shape}{hint}"))
-        labels = self._check_labels(labels, classes=y_pred.shape[-1])
+                f"y_pred of shape {shape}, got shape {labels.shape}{hint}"))
+        return self._check_labels(labels, classes=shape[-1])
+
+    def _check_pred_values(self, y_pred):
         if not self.from_logits:
             self._check_probabilities(y_pred, "y_pred")
-        return labels, y_pred
 
     def _check_labels(self, labels: np.ndarray, classes: int) -> np.ndarray:
         if np.issubdtype(labels.dtype, np.floating):

@@ -15,13 +15,17 @@ stops being a finite number.
 from __future__ import annotations
 
 import math
+import numbers
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
 from dlcourse.scratch import losses as losses_module
 from dlcourse.scratch import optimizers as optimizers_module
-from dlcourse.scratch.base import Layer, get_rng
+from dlcourse.scratch.base import Layer, _built_or_unchanged, _check_training, _weight_list, get_rng
+from dlcourse.validation import check_array, check_bool, check_int, check_number
 
 __all__ = ["History", "Input", "Sequential", "TrainingDivergedError"]
 
@@ -70,10 +74,18 @@ class Input:
     """
 
     def __init__(self, shape, dtype="float32"):
-        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-        if not shape or any(not isinstance(s, (int, np.integer)) or s < 1 for s in shape):
-            raise ValueError(f"Input: shape must be a tuple of positive integers, got {shape!r}")
-        dtype = np.dtype(dtype)
+        given = shape
+        if isinstance(shape, numbers.Integral) and not isinstance(shape, (bool, np.bool_)):
+            shape = (shape,)
+        if not isinstance(shape, (tuple, list)) or not shape or any(
+                isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral) or s < 1
+                for s in shape):
+            raise ValueError(f"Input: shape must be a tuple of positive integers (one example, "
+                             f"without the batch axis), got {given!r}")
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError as err:
+            raise TypeError(f"Input: dtype must be float32 or float64, got {dtype!r}") from err
         if not np.issubdtype(dtype, np.floating):
             raise TypeError(f"Input: dtype must be float32 or float64, got {dtype}")
         self.shape = tuple(int(s) for s in shape)
@@ -124,43 +136,117 @@ class Sequential:
     """
 
     def __init__(self, layers=None, name: str = "sequential"):
+        if not isinstance(name, str) or not name or "/" in name:
+            raise TypeError(f"Sequential: name must be a non-empty string without '/', "
+                            f"got {name!r}")
+        if layers is not None and not isinstance(layers, (list, tuple)):
+            raise TypeError(f"Sequential '{name}': layers must be a list, e.g. "
+                            f"Sequential([Input((784,)), Dense(10)]), got {type(layers).__name__}")
         self.name = name
         self.layers: list[Layer] = []
         self.input: Input | None = None
         self.optimizer = None
         self.loss = None
         self.metrics: list[str] = []
-        for item in layers or []:
-            self.add(item)
+        items = list(layers or [])
+        # If a layer is refused, the ones before it are left unbuilt, as they were given.
+        with _built_or_unchanged([item for item in items if isinstance(item, Layer)]):
+            for item in items:
+                self.add(item)
+
+    @property
+    def _owner(self) -> str:
+        return f"Sequential '{self.name}'"
+
+    @contextmanager
+    def _all_or_nothing(self, *new_layers: Layer) -> Iterator[None]:
+        """If the block raises, undo its changes: layer list, Input, weights built, generator.
+
+        Every method that changes the model checks everything inside such a block first, so
+        that an error leaves the model as it was (Layer.set_weights' rule, for the whole model).
+        """
+        layers, model_input = list(self.layers), self.input
+        try:
+            with _built_or_unchanged([*self.layers, *new_layers]):
+                yield
+        except BaseException:
+            self.layers[:] = layers
+            self.input = model_input
+            raise
+
+    @contextmanager
+    def _context(self, what: str) -> Iterator[None]:
+        """Say which call and which data an error is about: ``"Sequential 'm': fit(): ..."``."""
+        try:
+            yield
+        except (TypeError, ValueError) as err:
+            if type(err) not in (TypeError, ValueError):
+                raise
+            prefix = f"{self._owner}: "
+            message = str(err).removeprefix(prefix)
+            raise type(err)(f"{prefix}{what}: {message}") from err
 
     # ------------------------------------------------------------------------- structure
     def add(self, layer) -> None:
-        """Append a layer (or, first of all, an :class:`Input`)."""
+        """Append a layer (or, first of all, an :class:`Input`); if it fails, nothing changes."""
         if isinstance(layer, Input):
             if self.layers or self.input is not None:
-                raise ValueError(f"Sequential '{self.name}': an Input can only come first")
+                raise ValueError(f"{self._owner}: an Input can only come first")
             self.input = layer
             return
+        if isinstance(layer, type) and issubclass(layer, Layer):
+            raise TypeError(f"{self._owner}: expected a layer, got the class {layer.__name__}; "
+                            f"create one first, e.g. {layer.__name__}(...)")
         if not isinstance(layer, Layer):
-            raise TypeError(f"Sequential '{self.name}': expected a dlcourse.scratch layer, got "
+            raise TypeError(f"{self._owner}: expected a dlcourse.scratch layer, got "
                             f"{type(layer).__name__} (Keras layers go in keras.Sequential)")
         if any(existing.name == layer.name for existing in self.layers):
-            raise ValueError(f"Sequential '{self.name}': two layers are named '{layer.name}'")
-        self.layers.append(layer)
-        if self.input is not None:
-            self.build()
+            raise ValueError(f"{self._owner}: two layers are named '{layer.name}'")
+        with self._all_or_nothing(layer):
+            self.layers.append(layer)
+            if self.input is not None:
+                self.build()
 
     def build(self, input_shape=None) -> None:
-        """Create every layer's weights for examples of ``input_shape`` (batch axis excluded)."""
-        if input_shape is not None:
-            self.input = Input(input_shape, self.input.dtype if self.input else "float32")
-        if self.input is None:
-            raise ValueError(f"Sequential '{self.name}': build() needs an input shape")
-        shape: tuple = (None, *self.input.shape)
+        """Create every layer's weights for examples of ``input_shape``.
+
+        ``input_shape`` is the shape of one example, e.g. ``(784,)``, or Keras's
+        ``(None, 784)`` with the batch axis. A model already built for another shape is refused,
+        as Keras does (its weights depend on that shape); if anything fails, nothing changes.
+        """
+        with self._all_or_nothing():
+            if input_shape is not None:
+                shape = input_shape
+                if isinstance(shape, (tuple, list)) and len(shape) > 1 and shape[0] is None:
+                    shape = tuple(shape[1:])  # Keras's form, batch axis first
+                new = Input(shape, self.input.dtype if self.input is not None else "float32")
+                if self.input is not None and new.shape != self.input.shape \
+                        and any(layer.built for layer in self.layers):
+                    raise ValueError(
+                        f"{self._owner}: already built for input shape {self.input.shape}; "
+                        f"build({input_shape!r}) cannot change it (the weights depend on it): "
+                        "create a new model for the new shape")
+                self.input = new
+            if self.input is None:
+                raise ValueError(f"{self._owner}: build() needs an input shape")
+            self._propagate((None, *self.input.shape), self.input.dtype, build=True)
+
+    def _propagate(self, shape: tuple, dtype, build: bool) -> tuple[tuple, np.dtype]:
+        """Pass ``shape`` through the layers, checking that each one can take it.
+
+        Returns the output's shape and dtype. Shapes alone: a model finds the layer that cannot
+        take its input here, before a forward pass has changed anything. With ``build=True``
+        the layers not built yet are built; otherwise they are only checked, and are built by
+        the first batch that reaches them, as they always were (so the order of the draws from
+        the shared generator, and every number that depends on it, stays the same).
+        """
         for layer in self.layers:
-            if not layer.built:
-                layer._ensure_built(shape, layer.dtype or self.input.dtype)
-            shape = layer.compute_output_shape(shape)
+            if build or layer.built:
+                layer._ensure_built(shape, layer.dtype or dtype)
+            else:
+                layer._check_input_shape(tuple(shape))
+            shape, dtype = layer.compute_output_shape(shape), layer.dtype or dtype
+        return tuple(shape), np.dtype(dtype)
 
     @property
     def built(self) -> bool:
@@ -168,37 +254,59 @@ class Sequential:
 
     def _check_built(self, what: str) -> None:
         if not self.built:
-            raise ValueError(f"Sequential '{self.name}': {what} needs the weights; start the "
+            raise ValueError(f"{self._owner}: {what} needs the weights; start the "
                              "model with Input(shape) or call it on a batch first")
 
     # ------------------------------------------------------------------------- passes
     def _check_x(self, x) -> np.ndarray:
+        """``x`` checked once for the whole model, and its shape against every layer.
+
+        Changes nothing: the layers not built yet are built by the first batch that reaches
+        them, as before.
+        """
         if not self.layers:
-            raise ValueError(f"Sequential '{self.name}': the model has no layers")
+            raise ValueError(f"{self._owner}: the model has no layers")
         x = self.layers[0]._check_input(x)
         if self.input is not None and tuple(x.shape[1:]) != self.input.shape:
-            raise ValueError(f"Sequential '{self.name}': expected input of shape "
+            raise ValueError(f"{self._owner}: expected input of shape "
                              f"(batch, {', '.join(map(str, self.input.shape))}), got {x.shape}")
+        self._propagate(x.shape, x.dtype, build=False)
         return x
 
     def forward(self, x, training: bool = False) -> np.ndarray:
         """Run ``x`` through every layer; the input is checked once, here."""
+        training = _check_training(training, self._owner)
         out = self._check_x(x)
-        for layer in self.layers:
-            out = layer.call(out, training=training)
+        with self._all_or_nothing():  # a layer built on the way whose weights fail is undone
+            for layer in self.layers:
+                out = layer.call(out, training=training)
         return out
 
     __call__ = forward
 
-    def backward(self, grad_output: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+    def _predict_batch(self, x: np.ndarray) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.call(x, training=False)
+        return x
+
+    def backward(self, grad_output, input_grad: bool = True) -> np.ndarray | None:
         """Backpropagate ``dJ/dy`` through the layers in reverse; returns ``dJ/dx``.
 
-        With ``input_grad=False`` (as in ``fit``) the first layer skips ``dJ/dx``, which
+        ``grad_output`` must have the shape of the last forward call's output. With
+        ``input_grad=False`` (as in ``fit``) the first layer skips ``dJ/dx``, which
         training never uses, and None is returned.
         """
-        if any(layer.cache is None for layer in self.layers):
-            raise ValueError(f"Sequential '{self.name}': backward() before forward()")
-        grad = grad_output
+        input_grad = check_bool(input_grad, "input_grad", self._owner)
+        if not self.layers or any(layer.cache is None for layer in self.layers):
+            raise ValueError(f"{self._owner}: backward() before forward()")
+        grad_output = check_array(grad_output, "the gradient", self._owner, kind="float")
+        expected = self.layers[-1]._last_output_shape
+        if grad_output.shape != expected:
+            raise ValueError(f"{self._owner}: expected a gradient of the output's shape "
+                             f"{expected}, got shape {grad_output.shape}")
+        return self._backward(grad_output, input_grad)
+
+    def _backward(self, grad: np.ndarray, input_grad: bool) -> np.ndarray | None:
         first = self.layers[0]
         saved, first.input_grad = first.input_grad, input_grad
         try:
@@ -223,23 +331,32 @@ class Sequential:
         return [w for layer in self.layers for w in layer.get_weights()]
 
     def set_weights(self, weights) -> None:
-        """Set all weights from a list such as ``keras_model.get_weights()``."""
+        """Set all weights from a list such as ``keras_model.get_weights()``.
+
+        Every layer's arrays are checked before any is written: if one is refused, no weight
+        of the model has changed.
+        """
         self._check_built("set_weights()")
-        weights = list(weights)
-        counts = [len(layer.get_weights()) for layer in self.layers]
+        weights = _weight_list(weights, self._owner)
+        counts = [layer._weight_count() for layer in self.layers]
         if len(weights) != sum(counts):
-            raise ValueError(f"Sequential '{self.name}': expected {sum(counts)} weight arrays "
+            raise ValueError(f"{self._owner}: expected {sum(counts)} weight arrays "
                              f"(per layer: {counts}), got {len(weights)}")
-        start = 0
+        checked, start = [], 0
         for layer, count in zip(self.layers, counts, strict=True):
-            layer.set_weights(weights[start:start + count])
+            checked.append(layer._checked_weights(weights[start:start + count]))
             start += count
+        for layer, new in zip(self.layers, checked, strict=True):
+            layer._write_weights(new)
 
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)
 
     def summary(self, print_fn=print) -> None:
         """Print the layers, their output shapes and parameter counts, as Keras does."""
+        if not callable(print_fn):
+            raise TypeError(f"{self._owner}: print_fn must be a function such as print, "
+                            f"got {type(print_fn).__name__}")
         self._check_built("summary()")
         rows = []
         shape: tuple = (None, *self.input.shape) if self.input else None
@@ -262,34 +379,96 @@ class Sequential:
 
     # ------------------------------------------------------------------------- training
     def compile(self, optimizer="rmsprop", loss=None, metrics=None) -> None:
-        """Choose the optimizer, the loss and the metrics (only ``"accuracy"``), as in Keras."""
+        """Choose the optimizer, the loss and the metrics (only ``"accuracy"``), as in Keras.
+
+        Everything is checked before anything is set: a refused argument leaves the model
+        compiled as it was.
+        """
         if loss is None:
-            raise ValueError(f"Sequential '{self.name}': compile() needs a loss, e.g. "
+            raise ValueError(f"{self._owner}: compile() needs a loss, e.g. "
                              "loss='sparse_categorical_crossentropy'")
-        self.optimizer = optimizers_module.get(optimizer)
-        self.loss = losses_module.get(loss)
+        optimizer = optimizers_module.get(optimizer)
+        loss = losses_module.get(loss)
+        if isinstance(metrics, str):
+            raise TypeError(f"{self._owner}: metrics must be a list, e.g. metrics=[{metrics!r}], "
+                            f"got the string {metrics!r} (Keras refuses it too)")
+        if metrics is not None and not isinstance(metrics, (list, tuple)):
+            raise TypeError(f"{self._owner}: metrics must be a list, e.g. metrics=['accuracy'], "
+                            f"got {type(metrics).__name__}")
         metrics = list(metrics or [])
         for metric in metrics:
             if metric not in ("accuracy", "acc"):
-                raise ValueError(f"Sequential '{self.name}': unknown metric {metric!r}; "
+                raise ValueError(f"{self._owner}: unknown metric {metric!r} in metrics; "
                                  "the from-scratch model supports 'accuracy'")
-        self.metrics = metrics
+        self.optimizer, self.loss, self.metrics = optimizer, loss, metrics
 
     def _check_compiled(self, what: str) -> None:
         if self.loss is None:
-            raise ValueError(f"Sequential '{self.name}': call compile(optimizer, loss) "
-                             f"before {what}()")
+            raise ValueError(f"{self._owner}: call compile(optimizer, loss) before {what}()")
 
-    def _check_xy(self, x, y, what: str):
+    def _check_xy(self, x, y):
+        """``x`` and every target checked against the model's output, before any step.
+
+        Called inside :meth:`_context`, which says which call and which data it was.
+        """
         x = self._check_x(x)
-        y = np.asarray(y)
+        if y is None:
+            raise TypeError(f"{self._owner}: needs the targets y")
+        try:
+            y = np.asarray(y)
+        except (ValueError, TypeError) as err:  # ragged nested lists
+            raise TypeError(f"{self._owner}: expected the targets as an array, got "
+                            f"{type(y).__name__} that NumPy cannot turn into one") from err
         if y.dtype == object:
-            raise TypeError(f"Sequential '{self.name}': {what}() expected numeric targets, "
-                            "got an object array")
+            raise TypeError(f"{self._owner}: expected numeric targets, got an object array")
+        if y.ndim == 0:
+            raise ValueError(f"{self._owner}: expected one target per example, "
+                             f"got a scalar {y!r}")
         if len(y) != len(x):
-            raise ValueError(f"Sequential '{self.name}': {what}() got {len(x)} inputs but "
-                             f"{len(y)} targets")
+            raise ValueError(f"{self._owner}: got {len(x)} inputs but {len(y)} targets")
+        output_shape, dtype = self._propagate(x.shape, x.dtype, build=False)
+        self.loss.check_targets(y, output_shape, dtype)
         return x, y
+
+    def _trial_run(self, x, y, batch_size: int) -> None:
+        """Run the first batch in inference mode, then undo everything it changed.
+
+        Two mistakes show only when the model runs: weights that cannot be created (a custom
+        initializer returning another shape) in a model not built yet, and outputs that the
+        loss refuses (``from_logits=False`` expects probabilities, a last layer without softmax
+        gives logits). The trial finds them before the first training step has moved any weight
+        or BatchNormalization statistic; the weights it created are dropped and the shared
+        generator rewound, so that training then draws exactly what it would have drawn.
+        """
+        # Once outputs have suited this loss, they always will (a softmax stays a softmax): the
+        # trial is not repeated at every train_on_batch.
+        check_outputs = (not getattr(self.loss, "from_logits", True)
+                         and getattr(self, "_outputs_suit", None) is not self.loss)
+        if self.built and not check_outputs:
+            return
+        with _built_or_unchanged(self.layers, trial=True), \
+                np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            out = self._predict_batch(x[:batch_size])
+            if check_outputs and np.isfinite(out).all():  # divergence: the loop reports it
+                try:
+                    self.loss(y[:batch_size], out)
+                except (TypeError, ValueError) as err:
+                    raise type(err)(f"the model's outputs do not suit the loss: {err}") from err
+                self._outputs_suit = self.loss
+
+    def _check_batch_size(self, batch_size) -> int:
+        # None is Keras's default of 32.
+        if batch_size is None:
+            return 32
+        return check_int(batch_size, "batch_size", self._owner, minimum=1)
+
+    def _check_verbose(self, verbose) -> int:
+        if isinstance(verbose, str) and verbose == "auto":
+            return 1
+        if isinstance(verbose, numbers.Integral) and not isinstance(verbose, (bool, np.bool_)) \
+                and verbose in (0, 1, 2):
+            return int(verbose)
+        raise ValueError(f"{self._owner}: verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
 
     def _batch_logs(self, y_true, y_pred) -> tuple[float, int]:
         loss = float(self.loss(y_true, y_pred)) + self.regularization_loss()
@@ -302,24 +481,41 @@ class Sequential:
             logs[f"{prefix}{metric}"] = correct / n
         return logs
 
-    def train_on_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
-        """One step of mini-batch gradient descent; returns (loss, correct predictions)."""
+    def train_on_batch(self, x, y) -> tuple[float, int]:
+        """One step of mini-batch gradient descent; returns (loss, correct predictions).
+
+        ``x`` and ``y`` are checked before the step: if they are refused, nothing changes.
+        """
+        self._check_compiled("train_on_batch")
+        with self._context("train_on_batch()"):
+            x, y = self._check_xy(x, y)
+            self._trial_run(x, y, len(x))
+        return self._train_step(x, y)
+
+    def _train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+        """The step itself, on checked arrays."""
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            y_pred = self.forward(x, training=True)
+            y_pred = x
+            for layer in self.layers:
+                y_pred = layer.call(y_pred, training=True)
             if not np.isfinite(y_pred).all():  # diverged: the weights overflowed
                 return float("nan"), 0
             loss, correct = self._batch_logs(y, y_pred)
             if not math.isfinite(loss):
                 return loss, correct
-            self.backward(self.loss.gradient(y, y_pred), input_grad=False)
+            self._backward(self.loss.gradient(y, y_pred), input_grad=False)
             for layer in self.layers:
                 layer.add_regularization_grads()
             self.optimizer.apply_gradients(self.grads_and_vars())
         return loss, correct
 
     def fit(self, x, y, epochs: int = 1, batch_size: int = 32, validation_data=None,
-            shuffle: bool = True, verbose="auto") -> History:
+            shuffle: bool = True, verbose="auto", validation_split: float = 0.0) -> History:
         """Train with mini-batch gradient descent, as ``keras.Model.fit``.
+
+        Everything is checked before the first step (the arguments, every input, every target,
+        the validation data, and that the loss accepts the model's outputs): if anything is
+        refused, the model, its optimizer and the shared generator are left as they were.
 
         Parameters
         ----------
@@ -328,7 +524,7 @@ class Sequential:
         epochs : int
             Passes over the data.
         batch_size : int
-            Examples per step; the last batch of an epoch may be smaller.
+            Examples per step; the last batch of an epoch may be smaller (None: 32, as Keras).
         validation_data : tuple ``(x_val, y_val)``, optional
             Evaluated after every epoch (``val_loss``, ``val_accuracy``).
         shuffle : bool
@@ -336,6 +532,9 @@ class Sequential:
             :func:`~dlcourse.scratch.set_random_seed`); ``False`` keeps the order, as Keras.
         verbose : {"auto", 0, 1, 2}
             0 silent; 1 (and "auto") a progress bar per epoch; 2 one line per epoch.
+        validation_split : float in [0, 1)
+            Hold out this fraction of the examples, the last ones before shuffling, as
+            validation data (as Keras; not together with ``validation_data``).
 
         Returns
         -------
@@ -350,20 +549,29 @@ class Sequential:
             usually helps. The weights stay as they were before that step's update.
         """
         self._check_compiled("fit")
-        x, y = self._check_xy(x, y, "fit")
-        for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"Sequential '{self.name}': {name} must be a positive integer, "
-                                 f"got {value!r}")
+        epochs = check_int(epochs, "epochs", self._owner, minimum=1)
+        batch_size = self._check_batch_size(batch_size)
+        shuffle = check_bool(shuffle, "shuffle", self._owner)
+        verbose = self._check_verbose(verbose)
+        validation_split = check_number(validation_split, "validation_split", self._owner, 0, 1,
+                                        high_open=True)
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError(f"Sequential '{self.name}': validation_data must be a tuple "
+                raise ValueError(f"{self._owner}: validation_data must be a tuple "
                                  "(x_val, y_val)")
-            x_val, y_val = self._check_xy(*validation_data, "fit (validation_data)")
-        verbose = 1 if verbose == "auto" else verbose
-        if verbose not in (0, 1, 2):
-            raise ValueError(f"Sequential '{self.name}': verbose must be 'auto', 0, 1 or 2, "
-                             f"got {verbose!r}")
+            if validation_split:
+                raise ValueError(f"{self._owner}: give validation_data or validation_split, "
+                                 f"not both (got validation_split={validation_split})")
+        with self._context("fit()"):
+            x, y = self._check_xy(x, y)
+        if validation_data is not None:
+            with self._context("fit() validation_data"):
+                x_val, y_val = self._check_xy(*validation_data)
+        elif validation_split:
+            x, y, x_val, y_val = self._split(x, y, validation_split)
+        with self._context("fit()"):
+            self._trial_run(x, y, batch_size)
+        validate = validation_data is not None or validation_split > 0
         n = len(x)
         steps = math.ceil(n / batch_size)
         history = History()
@@ -376,7 +584,7 @@ class Sequential:
                 batch = slice(step * batch_size, min(n, (step + 1) * batch_size))
                 idx = order[batch] if order is not None else batch
                 xb, yb = x[idx], y[idx]
-                loss, batch_correct = self.train_on_batch(xb, yb)
+                loss, batch_correct = self._train_step(xb, yb)
                 if not math.isfinite(loss):
                     if bar is not None:
                         bar.close()
@@ -393,7 +601,7 @@ class Sequential:
                     bar.update(1)
                     bar.set_postfix(self._epoch_logs(loss_sum, correct, batch.stop), refresh=False)
             logs = self._epoch_logs(loss_sum, correct, n)
-            if validation_data is not None:
+            if validate:
                 logs.update(self._evaluate(x_val, y_val, batch_size, prefix="val_"))
             history._append(epoch, logs)
             if bar is not None:
@@ -404,15 +612,22 @@ class Sequential:
                 print(f"Epoch {epoch + 1}/{epochs} - {shown}", file=sys.stdout)
         return history
 
+    def _split(self, x, y, validation_split: float):
+        """Keras's split: the last ``validation_split`` of the examples, before shuffling."""
+        n = len(x)
+        split_at = int(math.floor(n * (1.0 - validation_split)))
+        if split_at == 0 or split_at == n:
+            raise ValueError(f"{self._owner}: validation_split={validation_split} leaves "
+                             f"{split_at} of the {n} examples for training and {n - split_at} "
+                             "for validation; both need at least one")
+        return x[:split_at], y[:split_at], x[split_at:], y[split_at:]
+
     def _evaluate(self, x, y, batch_size: int, prefix: str = "") -> dict[str, float]:
         loss_sum, correct = 0.0, 0
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             for start in range(0, len(x), batch_size):
                 xb, yb = x[start:start + batch_size], y[start:start + batch_size]
-                out = xb
-                for layer in self.layers:
-                    out = layer.call(out, training=False)
-                loss, batch_correct = self._batch_logs(yb, out)
+                loss, batch_correct = self._batch_logs(yb, self._predict_batch(xb))
                 loss_sum += loss * len(xb)
                 correct += batch_correct
         return self._epoch_logs(loss_sum, correct, len(x), prefix)
@@ -421,11 +636,16 @@ class Sequential:
         """Loss (and metrics) on ``(x, y)`` in inference mode, as ``keras.Model.evaluate``.
 
         Returns the loss alone when compiled without metrics, else ``[loss, accuracy]``
-        (or a dict with ``return_dict=True``).
+        (or a dict with ``return_dict=True``). Every argument and target is checked first.
         """
         self._check_compiled("evaluate")
-        x, y = self._check_xy(x, y, "evaluate")
-        logs = self._evaluate(x, y, batch_size)
+        batch_size = self._check_batch_size(batch_size)
+        self._check_verbose(verbose)
+        return_dict = check_bool(return_dict, "return_dict", self._owner)
+        with self._context("evaluate()"):
+            x, y = self._check_xy(x, y)
+            with self._all_or_nothing():  # builds a model not built yet, or nothing
+                logs = self._evaluate(x, y, batch_size)
         if return_dict:
             return logs
         values = list(logs.values())
@@ -433,13 +653,12 @@ class Sequential:
 
     def predict(self, x, batch_size: int = 32, verbose=0) -> np.ndarray:
         """The model's output for ``x``, computed in batches in inference mode."""
+        batch_size = self._check_batch_size(batch_size)
+        self._check_verbose(verbose)
         x = self._check_x(x)
-        outputs = []
-        for start in range(0, len(x), batch_size):
-            out = x[start:start + batch_size]
-            for layer in self.layers:
-                out = layer.call(out, training=False)
-            outputs.append(out)
+        with self._all_or_nothing():  # builds a model not built yet, or nothing
+            outputs = [self._predict_batch(x[start:start + batch_size])
+                       for start in range(0, len(x), batch_size)]
         return np.concatenate(outputs)
 
 

@@ -10,6 +10,7 @@ from dlcourse.scratch.core import Dense, Flatten
 from dlcourse.scratch.model import Input, Sequential
 from dlcourse.scratch.pooling import MaxPooling2D
 from dlcourse.scratch.recurrent import SimpleRNN
+from dlcourse.validation import check_int
 
 __all__ = ["mlp", "mnist_cnn", "rnn"]
 
@@ -20,6 +21,14 @@ def mlp(input_dim: int = 784, hidden=(128,), outputs: int = 10, activation: str 
 
     The course's MNIST MLP is ``mlp(784, (128,), 10)``: 784-128-10 with ReLU, 101,770 weights.
     """
+    input_dim = check_int(input_dim, "input_dim", "mlp()", minimum=1)
+    if not isinstance(hidden, (tuple, list)):
+        raise TypeError(f"mlp(): hidden must be a tuple of layer widths, e.g. (128,) or (), "
+                        f"got {hidden!r}")
+    hidden = [check_int(units, f"hidden[{i}]", "mlp()", minimum=1)
+              for i, units in enumerate(hidden)]
+    outputs = check_int(outputs, "outputs", "mlp()", minimum=1)
+    seed = check_int(seed, "seed", "mlp()", minimum=0)
     layers = [Input((input_dim,), dtype=dtype)]
     for i, units in enumerate(hidden):
         layers.append(Dense(units, activation=activation, seed=seed + i, name=f"dense_{i}"))
@@ -32,6 +41,7 @@ def mnist_cnn(seed: int = 0, output_activation: str | None = None,
               dtype="float32") -> Sequential:
     """The classic Keras MNIST convnet: ``Conv2D(32, 3, relu) → MaxPooling2D → Flatten →
     Dense(128, relu) → Dense(10)``, for images of shape ``(28, 28, 1)``; 693,962 weights."""
+    seed = check_int(seed, "seed", "mnist_cnn()", minimum=0)
     return Sequential([
         Input((28, 28, 1), dtype=dtype),
         Conv2D(32, 3, activation="relu", seed=seed, name="conv2d"),
@@ -46,6 +56,9 @@ def rnn(timesteps: int, features: int, units: int = 32, outputs: int = 1,
         activation: str = "tanh", output_activation: str | None = None,
         return_sequences: bool = False, seed: int = 0, dtype="float32") -> Sequential:
     """A SimpleRNN over ``(timesteps, features)`` sequences followed by a Dense read-out."""
+    timesteps = check_int(timesteps, "timesteps", "rnn()", minimum=1)
+    features = check_int(features, "features", "rnn()", minimum=1)
+    seed = check_int(seed, "seed", "rnn()", minimum=0)
     return Sequential([
         Input((timesteps, features), dtype=dtype),
         SimpleRNN(units, activation=activation, return_sequences=return_sequences, seed=seed,

@@ -8,19 +8,12 @@ examples of its batch).
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from dlcourse.scratch.base import Layer
+from dlcourse.validation import check_bool, check_int, check_number
 
 __all__ = ["BatchNormalization"]
-
-
-def _check_flag(layer: Layer, name: str, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(layer.error(f"{name} must be True or False, got {value!r}"))
-    return bool(value)
 
 
 class BatchNormalization(Layer):
@@ -97,20 +90,18 @@ class BatchNormalization(Layer):
 
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
                  center: bool = True, scale: bool = True, name: str | None = None):
+        owner = self._owner(name)
+        axis = check_int(axis, "axis", owner)
+        if axis == 0:
+            raise ValueError(f"{owner}: axis=0 is not a feature axis: axis 0 is the batch "
+                             "(the features are usually the last axis, axis=-1)")
+        momentum = check_number(momentum, "momentum", owner, 0, 1)
+        epsilon = check_number(epsilon, "epsilon", owner, 0, low_open=True)
+        center = check_bool(center, "center", owner)
+        scale = check_bool(scale, "scale", owner)
         super().__init__(name=name)
-        if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, numbers.Integral):
-            raise TypeError(self.error(f"axis must be an integer, got {axis!r}"))
-        self.axis = int(axis)
-        if isinstance(momentum, (bool, np.bool_)) or not isinstance(momentum, numbers.Real) \
-                or not 0 <= momentum <= 1:
-            raise ValueError(self.error(f"momentum must be a number in [0, 1], got {momentum!r}"))
-        self.momentum = float(momentum)
-        if isinstance(epsilon, (bool, np.bool_)) or not isinstance(epsilon, numbers.Real) \
-                or not 0 < epsilon < np.inf:
-            raise ValueError(self.error(f"epsilon must be a number > 0, got {epsilon!r}"))
-        self.epsilon = float(epsilon)
-        self.center = _check_flag(self, "center", center)
-        self.scale = _check_flag(self, "scale", scale)
+        self.axis, self.momentum, self.epsilon = axis, momentum, epsilon
+        self.center, self.scale = center, scale
 
     # ----------------------------------------------------------------------------- checks
     def _feature_axis(self, ndim: int) -> int:
@@ -121,25 +112,21 @@ class BatchNormalization(Layer):
                 f"one of 1..{ndim - 1} (or -{ndim - 1}..-1); axis 0 is the batch"))
         return self.axis % ndim
 
-    def _check_input(self, x) -> np.ndarray:
-        x = self._check_array(x)
-        if x.ndim < 2:
+    def _check_input_shape(self, shape: tuple) -> None:
+        if len(shape) < 2:
             raise ValueError(self.error(
-                f"expected input of rank 2 or more {self.input_layout}, got shape {x.shape}"))
-        axis = self._feature_axis(x.ndim)
-        if x.shape[0] == 0:
-            raise ValueError(self.error(f"expected a non-empty batch, got shape {x.shape}"))
+                f"expected input of rank 2 or more {self.input_layout}, got shape {shape}"))
+        axis = self._feature_axis(len(shape))
         if self.built:
             features = self.params["moving_mean"].shape[0]
-            if x.ndim != len(self.input_shape) + 1:
+            if len(shape) != len(self.input_shape) + 1:
                 raise ValueError(self.error(
                     f"expected input of rank {len(self.input_shape) + 1} as on its first call, "
-                    f"got shape {x.shape}"))
-            if x.shape[axis] != features:
+                    f"got shape {shape}"))
+            if shape[axis] != features:
                 raise ValueError(self.error(
                     f"expected {features} features on axis {self.axis} as on its first call, "
-                    f"got shape {x.shape}"))
-        return x
+                    f"got shape {shape}"))
 
     # ----------------------------------------------------------------------------- building
     def build(self, input_shape: tuple) -> None:

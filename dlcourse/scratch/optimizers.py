@@ -30,28 +30,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from dlcourse.validation import check_bool, check_number
+
 __all__ = ["SGD", "Adam", "Optimizer", "RMSprop", "get"]
-
-
-def _number(owner: str, name: str, value, low: float, high: float = math.inf, *,
-            low_open: bool = False, high_open: bool = False) -> float:
-    """``value`` as a float after checking ``low <(=) value <(=) high``, or a clear ValueError."""
-    if not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.number)) \
-            and math.isfinite(value) \
-            and (value > low if low_open else value >= low) \
-            and (value < high if high_open else value <= high):
-        return float(value)
-    if math.isfinite(high):
-        expected = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-    else:
-        expected = f"{'>' if low_open else '>='} {low:g}"
-    raise ValueError(f"{owner}: {name} must be a number {expected}, got {value!r}")
-
-
-def _flag(owner: str, name: str, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def _keras_cast(value: float) -> float:
@@ -106,7 +87,7 @@ class Optimizer:
             raise ValueError(f"{owner}: only one of clipnorm, clipvalue and global_clipnorm can be "
                              f"set, got {', '.join(f'{n}={clips[n]!r}' for n in given)}")
         self.clipnorm, self.clipvalue, self.global_clipnorm = (
-            None if value is None else _number(owner, name, value, 0, low_open=True)
+            None if value is None else check_number(value, name, owner, 0, low_open=True)
             for name, value in clips.items())
         self.iterations = 0
         self._slots: dict[int, _Slots] = {}
@@ -118,8 +99,8 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, value: float) -> None:
-        self._learning_rate = _number(type(self).__name__, "learning_rate", value, 0,
-                                      low_open=True)
+        self._learning_rate = check_number(value, "learning_rate", type(self).__name__, 0,
+                                           low_open=True)
 
     def get_config(self) -> dict:
         """The hyperparameters, under Keras's names."""
@@ -271,8 +252,8 @@ class SGD(Optimizer):
                  clipnorm: float | None = None, clipvalue: float | None = None,
                  global_clipnorm: float | None = None):
         super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm)
-        self.momentum = _number("SGD", "momentum", momentum, 0, 1)
-        self.nesterov = _flag("SGD", "nesterov", nesterov)
+        self.momentum = check_number(momentum, "momentum", "SGD", 0, 1)
+        self.nesterov = check_bool(nesterov, "nesterov", "SGD")
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -335,10 +316,10 @@ class RMSprop(Optimizer):
                  epsilon: float = 1e-7, centered: bool = False, clipnorm: float | None = None,
                  clipvalue: float | None = None, global_clipnorm: float | None = None):
         super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm)
-        self.rho = _number("RMSprop", "rho", rho, 0, 1, high_open=True)
-        self.momentum = _number("RMSprop", "momentum", momentum, 0, 1)
-        self.epsilon = _number("RMSprop", "epsilon", epsilon, 0, low_open=True)
-        self.centered = _flag("RMSprop", "centered", centered)
+        self.rho = check_number(rho, "rho", "RMSprop", 0, 1, high_open=True)
+        self.momentum = check_number(momentum, "momentum", "RMSprop", 0, 1)
+        self.epsilon = check_number(epsilon, "epsilon", "RMSprop", 0, low_open=True)
+        self.centered = check_bool(centered, "centered", "RMSprop")
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
@@ -412,10 +393,10 @@ class Adam(Optimizer):
                  epsilon: float = 1e-7, amsgrad: bool = False, clipnorm: float | None = None,
                  clipvalue: float | None = None, global_clipnorm: float | None = None):
         super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm)
-        self.beta_1 = _number("Adam", "beta_1", beta_1, 0, 1, high_open=True)
-        self.beta_2 = _number("Adam", "beta_2", beta_2, 0, 1, high_open=True)
-        self.epsilon = _number("Adam", "epsilon", epsilon, 0, low_open=True)
-        self.amsgrad = _flag("Adam", "amsgrad", amsgrad)
+        self.beta_1 = check_number(beta_1, "beta_1", "Adam", 0, 1, high_open=True)
+        self.beta_2 = check_number(beta_2, "beta_2", "Adam", 0, 1, high_open=True)
+        self.epsilon = check_number(epsilon, "epsilon", "Adam", 0, low_open=True)
+        self.amsgrad = check_bool(amsgrad, "amsgrad", "Adam")
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,

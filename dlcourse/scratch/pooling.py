@@ -277,21 +277,22 @@ class MaxPooling2D(Layer):
     input_layout = "(batch, height, width, channels)"
 
     def __init__(self, pool_size=2, strides=None, padding="valid", name=None):
+        owner = self._owner(name)
+        pool_size = as_pair(pool_size, "pool_size", owner)
+        strides = pool_size if strides is None else as_pair(strides, "strides", owner)
+        padding = check_padding(padding, owner)
         super().__init__(name=name)
-        owner = repr(self)
-        self.pool_size = as_pair(pool_size, "pool_size", owner)
-        self.strides = self.pool_size if strides is None else as_pair(strides, "strides", owner)
-        self.padding = check_padding(padding, owner)
+        self.pool_size, self.strides, self.padding = pool_size, strides, padding
 
-    def _check_input(self, x) -> np.ndarray:
-        x = super()._check_input(x)
-        if self.padding == "valid" and (x.shape[1] < self.pool_size[0]
-                                        or x.shape[2] < self.pool_size[1]):
+    def _check_input_shape(self, shape: tuple) -> None:
+        super()._check_input_shape(shape)
+        too_small = [n is not None and n < p
+                     for n, p in zip(shape[1:3], self.pool_size, strict=True)]
+        if self.padding == "valid" and any(too_small):
             raise ValueError(self.error(
                 f"with padding 'valid' the image must be at least as large as the pool "
-                f"{self.pool_size}, got input of shape {x.shape}; use padding='same' or a "
+                f"{self.pool_size}, got input of shape {tuple(shape)}; use padding='same' or a "
                 "smaller pool_size"))
-        return x
 
     def build(self, input_shape) -> None:
         """No weights; any image size and channel count is accepted later, as in Keras."""

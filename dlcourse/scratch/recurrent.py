@@ -20,13 +20,13 @@ which the recursion cannot avoid, and does everything else in a few large matrix
 
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 
 from dlcourse.scratch import activations, initializers, regularizers
 from dlcourse.scratch.base import Layer, get_rng
+from dlcourse.validation import check_bool, check_int
 
 __all__ = ["RNNGradients", "SimpleRNN", "rnn_backward", "rnn_backward_naive", "rnn_forward",
            "rnn_forward_naive", "rnn_step"]
@@ -405,21 +405,25 @@ class SimpleRNN(Layer):
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  bias_initializer="zeros", kernel_regularizer=None, name: str | None = None,
                  seed: int | None = None):
+        owner = self._owner(name)
+        units = check_int(units, "units", owner, minimum=1)
+        activation = _activation(activation, owner)
+        return_sequences = check_bool(return_sequences, "return_sequences", owner)
+        use_bias = check_bool(use_bias, "use_bias", owner)
+        kernel_initializer = initializers.get(kernel_initializer, owner, "kernel_initializer")
+        recurrent_initializer = initializers.get(recurrent_initializer, owner,
+                                                 "recurrent_initializer")
+        bias_initializer = initializers.get(bias_initializer, owner, "bias_initializer")
+        kernel_regularizer = regularizers.get(kernel_regularizer, owner, "kernel_regularizer")
         super().__init__(name=name, seed=seed)
-        if isinstance(units, (bool, np.bool_)) or not isinstance(units, numbers.Integral) \
-                or units < 1:
-            raise ValueError(self.error(f"units must be a positive integer, got {units!r}"))
-        self.units = int(units)
-        self.activation = _activation(activation, repr(self))
-        for flag, value in (("return_sequences", return_sequences), ("use_bias", use_bias)):
-            if not isinstance(value, (bool, np.bool_)):
-                raise TypeError(self.error(f"{flag} must be True or False, got {value!r}"))
-        self.return_sequences = bool(return_sequences)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer, owner=repr(self))
-        self.recurrent_initializer = initializers.get(recurrent_initializer, owner=repr(self))
-        self.bias_initializer = initializers.get(bias_initializer, owner=repr(self))
-        self.kernel_regularizer = regularizers.get(kernel_regularizer, owner=repr(self))
+        self.units = units
+        self.activation = activation
+        self.return_sequences = return_sequences
+        self.use_bias = use_bias
+        self.kernel_initializer = kernel_initializer
+        self.recurrent_initializer = recurrent_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = kernel_regularizer
         if self.kernel_regularizer is not None:
             self.regularizers["kernel"] = self.kernel_regularizer
         self.grad_h_steps: np.ndarray | None = None
@@ -428,11 +432,13 @@ class SimpleRNN(Layer):
         """Create the weights for inputs ``(batch, time, features)``."""
         features = input_shape[-1]
         rng = get_rng(self.seed)
-        self.add_weight("kernel", self.kernel_initializer((features, self.units), rng, self.dtype))
-        self.add_weight("recurrent_kernel",
-                        self.recurrent_initializer((self.units, self.units), rng, self.dtype))
+        self._initial_weight("kernel", self.kernel_initializer, "kernel_initializer",
+                             (features, self.units), rng)
+        self._initial_weight("recurrent_kernel", self.recurrent_initializer,
+                             "recurrent_initializer", (self.units, self.units), rng)
         if self.use_bias:
-            self.add_weight("bias", self.bias_initializer((self.units,), rng, self.dtype))
+            self._initial_weight("bias", self.bias_initializer, "bias_initializer",
+                                 (self.units,), rng)
         self.input_shape = (None, features)  # any sequence length, as in Keras
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlcourse.validation import check_number
+
 __all__ = ["L1", "L1L2", "L2", "Regularizer", "get"]
 
 
@@ -25,19 +27,12 @@ class Regularizer:
         raise NotImplementedError  # every concrete regularizer overrides it
 
 
-def _check_factor(name, value, cls):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) \
-            or value < 0:
-        raise ValueError(f"{cls}: {name} must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
 class L1L2(Regularizer):
     """``Ω(W) = l1 Σ |W| + l2 Σ W²``; the default (0, 0) penalises nothing, as in Keras."""
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0):
-        self.l1 = _check_factor("l1", l1, type(self).__name__)
-        self.l2 = _check_factor("l2", l2, type(self).__name__)
+        self.l1 = check_number(l1, "l1", type(self).__name__, low=0)
+        self.l2 = check_number(l2, "l2", type(self).__name__, low=0)
 
     # Keras stores l1 and l2 as float32 (0.01 becomes 0.0099999998); so do we, so that penalties
     # agree with Keras's to rounding error rather than to 1e-8.
@@ -75,12 +70,18 @@ class L2(L1L2):
         return f"L2(l2={self.l2:g})"
 
 
-def get(identifier, owner: str = "regularizer") -> Regularizer | None:
-    """``None``, a :class:`Regularizer`, or a Keras 3 name: ``"l1"``, ``"l2"`` (factor 0.01)."""
+def get(identifier, owner: str = "regularizer",
+        argument: str | None = None) -> Regularizer | None:
+    """``None``, a :class:`Regularizer`, or a Keras 3 name: ``"l1"``, ``"l2"`` (factor 0.01).
+
+    ``owner`` prefixes the error, e.g. ``"Dense 'dense_1'"``; ``argument`` is the argument that
+    received ``identifier`` (e.g. ``"kernel_regularizer"``), named in the error too.
+    """
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
     named = {"l1": L1, "l2": L2}
     if isinstance(identifier, str) and identifier in named:
         return named[identifier]()
-    raise ValueError(f"{owner}: unknown regularizer {identifier!r}; expected None, 'l1', 'l2' "
-                     "or an instance of L1, L2 or L1L2 (e.g. L1L2(l1=0.01, l2=0.01))")
+    where = f" for {argument}" if argument else ""
+    raise ValueError(f"{owner}: unknown regularizer {identifier!r}{where}; expected None, 'l1', "
+                     "'l2' or an instance of L1, L2 or L1L2 (e.g. L1L2(l1=0.01, l2=0.01))")
