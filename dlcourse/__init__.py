@@ -13,6 +13,9 @@ Organised by concept, one concern per module:
 - :mod:`dlcourse.plotting`, :mod:`dlcourse.widgets`, :mod:`dlcourse.surfaces`   figures,
   widgets with their static fallbacks, loss surfaces
 - :mod:`dlcourse.timing`      the timing code shared by the benchmark and the chapters
+- :mod:`dlcourse.autograd`    a small reverse-mode autograd engine (``Tensor``), NumPy only
+- :mod:`dlcourse.notebook`    ``expect_error``: show an error on purpose, assert it, go on
+- :mod:`dlcourse.validation`  argument checks written once, shared by every module
 
 Importing ``dlcourse`` imports none of these, so ``import dlcourse.scratch`` stays instant.
 """
