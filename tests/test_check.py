@@ -9,7 +9,9 @@ softmax-cross-entropy gradient.)
 """
 
 import math
+import re
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -18,6 +20,7 @@ import numpy as np
 import pytest
 
 from dlcourse import check
+from dlcourse.check.catalogue import CATALOGUE
 
 
 # ============================================================================ correct answers
@@ -489,10 +492,60 @@ def test_a_known_mistake_is_diagnosed(checker, wrong, key, phrase):
 
 
 def test_every_diagnosis_the_module_claims_is_tested():
-    claimed = {m.key for mistakes in check._MISTAKES.values() for m in mistakes}
-    claimed |= set(check.GENERIC_MISTAKES) | set(check._HINT_KEYS)
+    claimed = {entry.key for variants in CATALOGUE.values() for spec in variants.values()
+               for entry in spec.catalogue()}
+    claimed |= set(check.GENERIC_MISTAKES)
     tested = {m[2] for m in MISTAKES} | {"raised", "int_pairs", "timeout"}  # tested below
     assert claimed - tested == set()
+
+
+# ============================================================================ documentation
+CHECKERS = [name for name in check.__all__ if name not in ("CheckFailed", "CheckResult")]
+
+
+def documented_mistakes(doc: str) -> set[str]:
+    """The keys a docstring lists under "Recognised mistakes" (lines ``- ``key``...``)."""
+    assert "Recognised mistakes\n-------------------\n" in doc
+    section = doc.split("Recognised mistakes\n-------------------\n", 1)[1]
+    return set(re.findall(r"^- ``(\w+)``", section, re.MULTILINE))
+
+
+def catalogued_mistakes(name: str) -> set[str]:
+    return {entry.key for spec in CATALOGUE[name].values() for entry in spec.catalogue()}
+
+
+@pytest.mark.parametrize("name", CHECKERS)
+def test_a_checker_documents_exactly_the_mistakes_of_its_catalogue(name):
+    documented = documented_mistakes(getattr(check, name).__doc__)
+    catalogued = catalogued_mistakes(name)
+    assert catalogued, name
+    assert catalogued - documented == set(), "catalogued but not in the docstring"
+    assert documented - catalogued == set(), "in the docstring but not catalogued"
+    assert ":data:`GENERIC_MISTAKES`" in getattr(check, name).__doc__
+
+
+def test_the_package_documents_every_generic_mistake():
+    section = check.__doc__.split("(``GENERIC_MISTAKES``)", 1)[1]
+    listed = dict(re.findall(r"^- ``(\w+)``: (.+)$", section, re.MULTILINE))
+    assert listed == check.GENERIC_MISTAKES
+
+
+def test_every_diagnosis_given_is_documented_for_its_checker():
+    # The reverse of the two tests above: what a checker says at run time is in its docstring.
+    documented = {spec.name: catalogued_mistakes(name) for name in CHECKERS
+                  for spec in CATALOGUE[name].values()}
+    for checker, wrong, key, _ in MISTAKES:
+        with pytest.raises(check.CheckFailed) as info:
+            checker(wrong)
+        allowed = documented[info.value.function] | set(check.GENERIC_MISTAKES)
+        assert set(info.value.mistakes) <= allowed, (key, info.value.function)
+
+
+def test_importing_check_imports_neither_tensorflow_nor_matplotlib():
+    code = ("import sys, dlcourse.check; heavy = {'tensorflow', 'matplotlib', 'keras'}"
+            " & set(sys.modules);"
+            "assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 # ============================================================================ failures reported
