@@ -11,9 +11,11 @@ NumPy only; nothing here imports TensorFlow.
   :func:`magnitude_mask`, :func:`prune_weights`, :func:`sparsity`.
 - **Costs** from the layers' shapes alone: parameters, floating-point operations and memory.
   :func:`layer_cost`, :func:`model_costs`, :func:`count_params`, :func:`count_flops`,
-  :func:`memory_bytes`. They read only the layer arguments that the from-scratch layers share
-  with Keras (``units``, ``filters``, ``kernel_size``, ``strides``, ``padding``, ``pool_size``,
-  ``use_bias``), so they measure a ``keras.Sequential`` as well as a from-scratch one.
+  :func:`memory_bytes`. They read only each layer's ``get_config()``, whose keys the
+  from-scratch layers share with Keras (``units``, ``filters``, ``kernel_size``, ``strides``,
+  ``padding``, ``pool_size``, ``use_bias``, ...), so they measure a ``keras.Sequential`` as well
+  as a from-scratch one; the layer types they know are those of
+  :func:`dlcourse.scratch.layer_types`, one formula each.
 
 FLOPs follow TensorFlow's profiler (``tf.compat.v1.profiler``) so that the two can be compared:
 a multiply-add counts 2, adding a bias 1 per output, a max pooling 1 per element of each window,
@@ -23,12 +25,13 @@ a softmax 5 per output, other activations and reshapes 0. Counts are per example
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
+from dlcourse.scratch.base import layer_types
 from dlcourse.scratch.conv import as_pair, check_padding, conv_output_size
 from dlcourse.scratch.model import Input
 from dlcourse.validation import check_array, check_bool, check_choice, check_int, check_number
@@ -535,6 +538,10 @@ class LayerCost(NamedTuple):
         Number of weights (trainable or not), as Keras's ``count_params()``.
     flops : int
         Floating-point operations of one forward pass, in TensorFlow's profiler's convention.
+    trainable_params : int
+        The weights that training changes by gradient descent, which have a gradient and
+        optimizer slots: all of ``params`` except BatchNormalization's moving statistics (and
+        none for a Keras layer with ``trainable=False``).
     """
 
     name: str
@@ -542,11 +549,21 @@ class LayerCost(NamedTuple):
     output_shape: tuple
     params: int
     flops: int
+    trainable_params: int
+
+
+class _Cost(NamedTuple):
+    """What a cost formula returns: the rest of a :class:`LayerCost`."""
+
+    output_shape: tuple
+    params: int
+    flops: int
+    trainable_params: int
 
 
 # Settings of a Keras layer that change its cost although the formulas below ignore them, with
-# the value the formulas assume. The from-scratch layers have none of them; a Keras layer has
-# them as attributes (this module does not import Keras, so it reads them by name).
+# the value the formulas assume. The from-scratch layers have none of them, so their configs
+# have no such key; a Keras layer's config has them.
 _ASSUMED = {
     # A dilated kernel changes the output size, groups the number of weights; channels first
     # moves the channels to axis 1 (for Conv2D and MaxPooling2D; Flatten's count is the same).
@@ -556,17 +573,29 @@ _ASSUMED = {
     "Dense": {"lora_rank": None},           # LoRA adds weights
 }
 
+# The cost formula of every layer type of dlcourse.scratch.layer_types(), by type name
+# (test_layer_config checks that none is missing).
+_FORMULAS: dict[str, Callable[[dict, tuple, str], _Cost]] = {}
 
-def _check_layer_settings(layer, kind: str, owner: str) -> None:
-    for attribute, assumed in _ASSUMED.get(kind, {}).items():
-        value = getattr(layer, attribute, assumed)
+
+def _formula(kind: str):
+    """Decorator: ``f(config, shape, owner) -> _Cost`` is the cost formula of layers ``kind``."""
+    def register(formula):
+        _FORMULAS[kind] = formula
+        return formula
+    return register
+
+
+def _check_layer_settings(config: dict, kind: str, owner: str) -> None:
+    for setting, assumed in _ASSUMED.get(kind, {}).items():
+        value = config.get(setting, assumed)
         if isinstance(value, list):
             value = tuple(value)
-        if attribute == "dilation_rate" and np.ndim(value) == 0:
+        if setting == "dilation_rate" and np.ndim(value) == 0:
             value = (value, value)
         if value != assumed:
-            raise ValueError(f"{owner}: {attribute}={value!r} is not counted here; the formulas "
-                             f"assume {attribute}={assumed!r}")
+            raise ValueError(f"{owner}: {setting}={value!r} is not counted here; the formulas "
+                             f"assume {setting}={assumed!r}")
 
 
 def _check_shape(input_shape, owner: str) -> tuple[int, ...]:
@@ -594,27 +623,115 @@ def _output_size(size: int, kernel: int, stride: int, padding: str, what: str,
     return conv_output_size(size, kernel, stride, padding)
 
 
-def _use_bias(layer, owner: str) -> int:
-    return int(check_bool(getattr(layer, "use_bias", True), "use_bias", owner))
+def _use_bias(config: dict, owner: str) -> int:
+    return int(check_bool(config.get("use_bias", True), "use_bias", owner))
 
 
-def _activation_flops(layer, size: int) -> int:
+def _activation_flops(config: dict, size: int) -> int:
     # TensorFlow's profiler counts a softmax as 5 operations per element (exponential, sum,
-    # division and the max subtraction); it counts no other activation.
-    activation = getattr(layer, "activation", None)
-    name = getattr(activation, "name", None) or getattr(activation, "__name__", None)
-    return 5 * size if name == "softmax" else 0
+    # division and the max subtraction); it counts no other activation. A config names the
+    # activation ("softmax"); a custom one is kept as the function or object itself.
+    activation = config.get("activation")
+    if not isinstance(activation, str):
+        activation = getattr(activation, "name", None) or getattr(activation, "__name__", None)
+    return 5 * size if activation == "softmax" else 0
+
+
+def _all_trainable(output_shape: tuple, params: int, flops: int) -> _Cost:
+    return _Cost(output_shape, params, flops, params)
+
+
+@_formula("Dense")
+def _dense_cost(config: dict, shape: tuple, owner: str) -> _Cost:
+    b = _use_bias(config, owner)
+    n, u = shape[-1], check_int(config["units"], "units", owner, minimum=1)
+    leading = math.prod(shape[:-1])
+    return _all_trainable((*shape[:-1], u), n * u + b * u,
+                          leading * (2 * n * u + b * u) + _activation_flops(config, leading * u))
+
+
+@_formula("Conv2D")
+def _conv2d_cost(config: dict, shape: tuple, owner: str) -> _Cost:
+    _rank(shape, 3, "(height, width, channels)", owner)
+    b = _use_bias(config, owner)
+    h, w, c = shape
+    (kh, kw) = as_pair(config["kernel_size"], "kernel_size", owner)
+    (sh, sw) = as_pair(config.get("strides", 1), "strides", owner)
+    padding = check_padding(config.get("padding", "valid"), owner)
+    f = check_int(config["filters"], "filters", owner, minimum=1)
+    out = (_output_size(h, kh, sh, padding, "kernel", shape, owner),
+           _output_size(w, kw, sw, padding, "kernel", shape, owner), f)
+    positions = out[0] * out[1]
+    return _all_trainable(out, kh * kw * c * f + b * f,
+                          positions * (2 * kh * kw * c * f + b * f)
+                          + _activation_flops(config, positions * f))
+
+
+@_formula("MaxPooling2D")
+def _max_pooling2d_cost(config: dict, shape: tuple, owner: str) -> _Cost:
+    _rank(shape, 3, "(height, width, channels)", owner)
+    h, w, c = shape
+    pool = as_pair(config.get("pool_size", 2), "pool_size", owner)
+    strides = config.get("strides")
+    strides = pool if strides is None else as_pair(strides, "strides", owner)
+    padding = check_padding(config.get("padding", "valid"), owner)
+    out = (_output_size(h, pool[0], strides[0], padding, "pool", shape, owner),
+           _output_size(w, pool[1], strides[1], padding, "pool", shape, owner), c)
+    return _all_trainable(out, 0, pool[0] * pool[1] * math.prod(out))
+
+
+@_formula("SimpleRNN")
+def _simple_rnn_cost(config: dict, shape: tuple, owner: str) -> _Cost:
+    _rank(shape, 2, "(time, features)", owner)
+    b = _use_bias(config, owner)
+    t, d = shape
+    u = check_int(config["units"], "units", owner, minimum=1)
+    sequences = check_bool(config.get("return_sequences", False), "return_sequences", owner)
+    out = (t, u) if sequences else (u,)
+    return _all_trainable(out, d * u + u * u + b * u,
+                          t * (2 * d * u + 2 * u * u + b * u + u)
+                          + _activation_flops(config, t * u))
+
+
+@_formula("BatchNormalization")
+def _batch_normalization_cost(config: dict, shape: tuple, owner: str) -> _Cost:
+    rank = len(shape) + 1                                   # with the batch axis
+    axis = check_int(config.get("axis", -1), "axis", owner)
+    if not -rank <= axis < rank or axis % rank == 0:
+        raise ValueError(f"{owner}: axis={axis} is not a feature axis of an input of shape "
+                         f"(batch, {', '.join(map(str, shape))}); axis 0 is the batch")
+    features = shape[axis % rank - 1]
+    scale = int(check_bool(config.get("scale", True), "scale", owner))
+    center = int(check_bool(config.get("center", True), "center", owner))
+    return _Cost(shape, (2 + scale + center) * features,
+                 2 * math.prod(shape) + (5 + scale) * features, (scale + center) * features)
+
+
+@_formula("Flatten")
+def _flatten_cost(config: dict, shape: tuple, owner: str) -> _Cost:
+    return _all_trainable((math.prod(shape),), 0, 0)
+
+
+@_formula("Activation")
+def _activation_cost(config: dict, shape: tuple, owner: str) -> _Cost:
+    return _all_trainable(shape, 0, _activation_flops(config, math.prod(shape)))
+
+
+@_formula("Dropout")
+def _dropout_cost(config: dict, shape: tuple, owner: str) -> _Cost:
+    return _all_trainable(shape, 0, 0)
 
 
 def layer_cost(layer, input_shape) -> LayerCost:
-    r"""Parameters, output shape and FLOPs of one layer, from its arguments and input shape.
+    r"""Parameters, output shape and FLOPs of one layer, from its config and input shape.
 
     Parameters
     ----------
     layer : a layer of :mod:`dlcourse.scratch` or of Keras
-        ``Dense``, ``Conv2D``, ``MaxPooling2D``, ``SimpleRNN``, ``Flatten``, ``Dropout``,
-        ``Activation``. Only its arguments are read (Keras and the from-scratch layers name
-        them alike), never its weights.
+        Of one of the types of :func:`dlcourse.scratch.layer_types` (``Dense``, ``Conv2D``,
+        ``MaxPooling2D``, ``SimpleRNN``, ``BatchNormalization``, ``Flatten``, ``Dropout``,
+        ``Activation``). Only its ``get_config()`` is read (Keras's layers and the from-scratch
+        ones write the same keys), never its weights.
     input_shape : tuple of int
         The shape of one example entering the layer, without the batch axis.
 
@@ -644,6 +761,13 @@ def layer_cost(layer, input_shape) -> LayerCost:
     - SimpleRNN, input ``(T, d)``, ``u`` units: ``d u + u^2 + b u`` parameters;
       ``T (2 d u + 2 u^2 + b u + u)`` FLOPs (the products ``x_t K`` and ``h_{t−1} R``, the
       bias, and their sum).
+    - BatchNormalization, ``C`` features (the size of ``axis``), ``E`` elements in all:
+      ``(2 + g + β) C`` parameters, of which ``(g + β) C`` trainable (``γ`` if ``scale``,
+      ``β`` if ``center``; the moving mean and variance count as parameters, as in Keras, but
+      have no gradient); at inference ``y = x k + d`` with ``k = γ / √(σ² + ε)`` and
+      ``d = β − μ k`` computed once per feature, so ``2 E + (5 + g) C`` FLOPs (per feature:
+      ``+ ε``, the reciprocal square root, which the profiler counts as 2, ``μ k`` and the
+      subtraction, and ``× γ`` if ``scale``).
     - Flatten, Dropout (at inference): no parameters, 0 FLOPs.
     - Activations (on their own or inside a layer): 0 FLOPs, except softmax, 5 per output.
     """
@@ -651,54 +775,18 @@ def layer_cost(layer, input_shape) -> LayerCost:
     name = getattr(layer, "name", kind)
     owner = f"layer_cost(): {kind} '{name}'"
     shape = _check_shape(input_shape, owner)
-    _check_layer_settings(layer, kind, owner)
-    if kind == "Dense":
-        b = _use_bias(layer, owner)
-        n, u = shape[-1], check_int(layer.units, "units", owner, minimum=1)
-        leading = math.prod(shape[:-1])
-        return LayerCost(name, kind, (*shape[:-1], u), n * u + b * u,
-                         leading * (2 * n * u + b * u) + _activation_flops(layer, leading * u))
-    if kind == "Conv2D":
-        _rank(shape, 3, "(height, width, channels)", owner)
-        b = _use_bias(layer, owner)
-        h, w, c = shape
-        (kh, kw) = as_pair(layer.kernel_size, "kernel_size", owner)
-        (sh, sw) = as_pair(layer.strides, "strides", owner)
-        padding = check_padding(layer.padding, owner)
-        f = check_int(layer.filters, "filters", owner, minimum=1)
-        out = (_output_size(h, kh, sh, padding, "kernel", shape, owner),
-               _output_size(w, kw, sw, padding, "kernel", shape, owner), f)
-        positions = out[0] * out[1]
-        return LayerCost(name, kind, out, kh * kw * c * f + b * f,
-                         positions * (2 * kh * kw * c * f + b * f)
-                         + _activation_flops(layer, positions * f))
-    if kind == "MaxPooling2D":
-        _rank(shape, 3, "(height, width, channels)", owner)
-        h, w, c = shape
-        pool = as_pair(layer.pool_size, "pool_size", owner)
-        strides = pool if layer.strides is None else as_pair(layer.strides, "strides", owner)
-        padding = check_padding(layer.padding, owner)
-        out = (_output_size(h, pool[0], strides[0], padding, "pool", shape, owner),
-               _output_size(w, pool[1], strides[1], padding, "pool", shape, owner), c)
-        return LayerCost(name, kind, out, 0, pool[0] * pool[1] * math.prod(out))
-    if kind == "SimpleRNN":
-        _rank(shape, 2, "(time, features)", owner)
-        b = _use_bias(layer, owner)
-        t, d = shape
-        u = check_int(layer.units, "units", owner, minimum=1)
-        sequences = check_bool(layer.return_sequences, "return_sequences", owner)
-        out = (t, u) if sequences else (u,)
-        return LayerCost(name, kind, out, d * u + u * u + b * u,
-                         t * (2 * d * u + 2 * u * u + b * u + u)
-                         + _activation_flops(layer, t * u))
-    if kind == "Flatten":
-        return LayerCost(name, kind, (math.prod(shape),), 0, 0)
-    if kind == "Activation":
-        return LayerCost(name, kind, shape, 0, _activation_flops(layer, math.prod(shape)))
-    if kind == "Dropout":
-        return LayerCost(name, kind, shape, 0, 0)
-    raise TypeError(f"layer_cost(): no formula for layers of type {kind} ('{name}'); supported: "
-                    "Activation, Conv2D, Dense, Dropout, Flatten, MaxPooling2D, SimpleRNN")
+    formula = _FORMULAS.get(kind) if kind in layer_types() else None
+    if formula is None:
+        raise TypeError(f"layer_cost(): no formula for layers of type {kind} ('{name}'); "
+                        f"supported: {', '.join(k for k in layer_types() if k in _FORMULAS)}")
+    get_config = getattr(layer, "get_config", None)
+    if not callable(get_config):
+        raise TypeError(f"{owner}: the layer has no get_config(), from which its cost is read")
+    config = get_config()
+    _check_layer_settings(config, kind, owner)
+    cost = formula(config, shape, owner)
+    trainable = cost.trainable_params if config.get("trainable", True) is not False else 0
+    return LayerCost(name, kind, cost.output_shape, cost.params, cost.flops, trainable)
 
 
 def _input_shape(model, func: str) -> tuple[int, ...]:
@@ -794,10 +882,11 @@ def memory_bytes(model, batch_size: int = 1, optimizer_slots: int = 0,
     Returns
     -------
     dict
-        ``weights`` (params × itemsize), ``gradients`` (the same), ``optimizer``
-        (``optimizer_slots`` × weights), ``activations`` (the outputs of every layer for the
-        batch, which backpropagation keeps), ``inference`` (weights + activations) and
-        ``training`` (all four).
+        ``weights`` (params × itemsize), ``gradients`` (trainable params × itemsize: the same
+        but for BatchNormalization's moving statistics), ``optimizer`` (``optimizer_slots`` ×
+        gradients), ``activations`` (the outputs of every layer for the batch, which
+        backpropagation keeps), ``inference`` (weights + activations) and ``training`` (all
+        four).
     """
     owner = "memory_bytes()"
     batch_size = check_int(batch_size, "batch_size", owner, minimum=1)
@@ -815,7 +904,8 @@ def memory_bytes(model, batch_size: int = 1, optimizer_slots: int = 0,
         raise TypeError(f"{owner}: dtype must be a numeric dtype such as 'float32', "
                         f"got {dtype!r}")
     weights = itemsize * sum(c.params for c in costs)
+    gradients = itemsize * sum(c.trainable_params for c in costs)
     activations = itemsize * batch_size * sum(math.prod(c.output_shape) for c in costs)
-    return {"weights": weights, "gradients": weights, "optimizer": optimizer_slots * weights,
+    return {"weights": weights, "gradients": gradients, "optimizer": optimizer_slots * gradients,
             "activations": activations, "inference": weights + activations,
-            "training": (2 + optimizer_slots) * weights + activations}
+            "training": weights + (1 + optimizer_slots) * gradients + activations}

@@ -2,6 +2,8 @@
 
 - :func:`to_keras` turns a from-scratch :class:`~dlcourse.scratch.Sequential` into a
   ``keras.Sequential`` with the same layers and the same weights; :func:`from_keras` goes back.
+  Both work from the layer types of :func:`dlcourse.scratch.layer_types` and the layers'
+  configs, which share Keras's keys and formats: a new from-scratch layer needs nothing here.
 - :func:`keras_optimizer` and :func:`keras_loss` translate a from-scratch optimizer or loss.
 - :func:`mlp_twins`, :func:`mnist_cnn_twins`, :func:`rnn_twins` build the course's reference
   models twice, from scratch and in Keras, with identical initial weights.
@@ -31,13 +33,10 @@ import sys
 import tempfile
 from typing import NamedTuple
 
-import numpy as np
-
 from dlcourse import scratch
 from dlcourse.scratch import losses as scratch_losses
 from dlcourse.scratch import models as scratch_models
 from dlcourse.scratch import optimizers as scratch_optimizers
-from dlcourse.scratch import regularizers as scratch_regularizers
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -108,28 +107,19 @@ tf.get_logger().setLevel("ERROR")
 __all__ = ["Twins", "from_keras", "keras", "keras_loss", "keras_optimizer", "mlp_twins",
            "mnist_cnn_twins", "rnn_twins", "tf", "to_keras"]
 
-# The constructor arguments that define each layer, by the name shared in both libraries: what
-# to_keras and from_keras carry over. Every other setting of a Keras layer (its get_config())
-# must be Keras's default, or not change what the layer computes once its weights are copied
-# (_NO_EFFECT); anything else is refused by name, so that a twin never computes something else.
-_LAYER_ARGS = {
-    "Dense": ("units", "activation", "use_bias", "kernel_regularizer"),
-    "Conv2D": ("filters", "kernel_size", "strides", "padding", "activation", "use_bias",
-               "kernel_regularizer"),
-    "MaxPooling2D": ("pool_size", "strides", "padding"),
-    "Flatten": (),
-    "SimpleRNN": ("units", "activation", "return_sequences", "use_bias", "kernel_regularizer"),
-    "Dropout": ("rate",),
-    "Activation": ("activation",),
-    "BatchNormalization": ("axis", "momentum", "epsilon", "center", "scale"),
-}
-
+# What to_keras and from_keras carry over for a layer type is its from-scratch config's keys
+# (_carried): Keras's keys for the settings both libraries have, by the same names. Every other
+# setting of a Keras layer (its get_config()) must be Keras's default, or not change what the
+# layer computes once its weights are copied (_NO_EFFECT); anything else is refused by name, so
+# that a twin never computes something else.
+#
 # Keras settings that do not change what a layer computes once its weights are copied: its
-# name; its dtype (checked model-wide, _keras_dtype); the seed of its dropout masks (each
-# library draws its own); unroll (the same loop, run step by step in the graph);
-# zero_output_for_mask (no supported layer makes a mask); synchronized (the statistics of the
-# whole batch across devices, which is what the from-scratch layer computes). Initializers (any
-# "*_initializer") only choose weights that are then overwritten.
+# name; its dtype (checked model-wide, _keras_dtype); the seed of its dropout masks or of a
+# from-scratch layer's initial weights (each library draws its own); unroll (the same loop,
+# run step by step in the graph); zero_output_for_mask (no supported layer makes a mask);
+# synchronized (the statistics of the whole batch across devices, which is what the
+# from-scratch layer computes). Initializers (any "*_initializer") only choose weights that are
+# then overwritten.
 _NO_EFFECT = frozenset({"name", "dtype", "seed", "unroll", "zero_output_for_mask",
                         "synchronized"})
 
@@ -156,24 +146,48 @@ def _describe(value) -> str:
     return repr(value)
 
 
+def _no_effect(setting: str) -> bool:
+    return setting in _NO_EFFECT or setting.endswith("_initializer")
+
+
+def _carried(kind: str) -> tuple[str, ...]:
+    """The settings of layer type ``kind`` that a twin carries over: its config's keys (Keras's
+    names), except those that do not change what it computes (:data:`_NO_EFFECT`)."""
+    return tuple(key for key in scratch.layer_types()[kind].config_keys()
+                 if not _no_effect(key))
+
+
+class _TypePair(NamedTuple):
+    scratch: type
+    keras: type
+
+
+def _twin_types() -> dict[str, _TypePair]:
+    """Every from-scratch layer type with a Keras layer class of the same name, by that name."""
+    return {kind: _TypePair(cls, getattr(keras.layers, kind))
+            for kind, cls in scratch.layer_types().items() if hasattr(keras.layers, kind)}
+
+
 def _refuse(owner: str, layer_desc: str, kind: str, settings: list[str]) -> ValueError:
-    supported = ", ".join(_LAYER_ARGS[kind]) or "no settings besides its name"
+    supported = ", ".join(_carried(kind)) or "no settings besides its name"
     what = "setting" if len(settings) == 1 else "settings"
     return ValueError(f"{owner}: {layer_desc}: {what} {', '.join(settings)} cannot be carried "
                       f"over (the twin would not compute or train the same); {kind} twins "
                       f"support {supported}, everything else at Keras's default")
 
 
-def _twin_kind(layer, library, owner: str) -> str:
-    """The layer's type name, if the other library has its twin and the type is exactly ours.
+def _twin_kind(layer, library: str, owner: str) -> str:
+    """The layer's type name, if the type has a twin and the layer is exactly of that type.
 
-    A subclass (even one named like a supported layer) may compute anything: refused.
+    ``library`` (``"scratch"`` or ``"keras"``) is where ``layer`` comes from. A subclass (even
+    one named like a supported layer) may compute anything: refused.
     """
     kind = type(layer).__name__
-    if kind not in _LAYER_ARGS:
+    twins = _twin_types()
+    if kind not in twins:
         raise TypeError(f"{owner}: no twin for layers of type {kind}; supported: "
-                        f"{', '.join(sorted(_LAYER_ARGS))}")
-    expected = getattr(library, kind)
+                        f"{', '.join(twins)}")
+    expected = getattr(twins[kind], library)
     if type(layer) is not expected:
         raise TypeError(f"{owner}: layer '{layer.name}' is a {type(layer).__module__}.{kind}, "
                         f"not {expected.__module__}.{kind}: a subclass may compute something "
@@ -183,38 +197,26 @@ def _twin_kind(layer, library, owner: str) -> str:
 
 # ------------------------------------------------------------------------------ to Keras
 def _scratch_settings(layer, kind: str, owner: str) -> dict:
-    """The Keras constructor arguments of a from-scratch layer, refusing what has no twin."""
-    desc = repr(layer)
-    refused = []
-    carried = {"kernel"} if "kernel_regularizer" in _LAYER_ARGS[kind] else set()
-    for weight, reg in layer.regularizers.items():
-        if weight not in carried:
-            refused.append(f"regularizers[{weight!r}]={reg!r}")
-        elif type(reg) not in (scratch_regularizers.L1, scratch_regularizers.L2,
-                               scratch_regularizers.L1L2):
-            refused.append(f"kernel_regularizer={reg!r} (supported: L1, L2, L1L2 or None)")
-    if "activation" in _LAYER_ARGS[kind]:
-        act = layer.activation
-        try:
-            known = scratch.activations.get(act.name) is act
-        except (AttributeError, ValueError):
-            known = False
-        if not known:
-            refused.append(f"activation={act!r} (supported: the named activations "
+    """The carried part of a from-scratch layer's config, refusing what has no twin.
+
+    The config is already in Keras's formats; what it cannot write so (a custom activation, a
+    subclass of a regularizer) it holds as the object itself, and that is refused here, as is a
+    penalty on a weight that the config has no key for (``regularizers["bias"]``).
+    """
+    config = layer.get_config()
+    args = _carried(kind)
+    refused = [f"regularizers[{weight!r}]={reg!r}" for weight, reg in layer.regularizers.items()
+               if f"{weight}_regularizer" not in args]
+    for arg in args:
+        value = config[arg]
+        if arg.endswith("activation") and not isinstance(value, str):
+            refused.append(f"{arg}={value!r} (supported: the named activations "
                            f"{', '.join(scratch.activations.names())})")
+        elif arg.endswith("_regularizer") and not (value is None or isinstance(value, dict)):
+            refused.append(f"{arg}={value!r} (supported: L1, L2, L1L2 or None)")
     if refused:
-        raise _refuse(owner, desc, kind, refused)
-    kwargs = {}
-    for arg in _LAYER_ARGS[kind]:
-        if arg == "activation":
-            kwargs[arg] = layer.activation.name
-        elif arg == "kernel_regularizer":
-            reg = layer.regularizers.get("kernel")
-            kwargs[arg] = None if reg is None else keras.regularizers.L1L2(l1=reg.l1, l2=reg.l2)
-        else:
-            value = getattr(layer, arg)
-            kwargs[arg] = int(value) if isinstance(value, np.integer) else value
-    return kwargs
+        raise _refuse(owner, repr(layer), kind, refused)
+    return {arg: config[arg] for arg in args}
 
 
 def _scratch_dtype(model: scratch.Sequential, owner: str) -> str:
@@ -247,9 +249,9 @@ def to_keras(model: scratch.Sequential) -> keras.Sequential:
     dtype = _scratch_dtype(model, owner)
     layers = []
     for layer in model.layers:
-        kind = _twin_kind(layer, scratch, owner)
-        kwargs = _scratch_settings(layer, kind, owner)
-        layers.append(getattr(keras.layers, kind)(**kwargs, name=layer.name, dtype=dtype))
+        kind = _twin_kind(layer, "scratch", owner)
+        config = {**_scratch_settings(layer, kind, owner), "name": layer.name, "dtype": dtype}
+        layers.append(getattr(keras.layers, kind).from_config(config))
     input_shape = model.input.shape if model.input else model.layers[0].input_shape
     if None in input_shape:
         # Built by a first call: only some axes are known (Keras's Input would need them all).
@@ -282,7 +284,7 @@ def _default_keras_config(kind: str, config: dict) -> dict:
 
     Named explicitly, so that building it does not move Keras's automatic layer names on.
     """
-    carried = {arg: config[arg] for arg in _LAYER_ARGS[kind]}
+    carried = {arg: config[arg] for arg in _carried(kind)}
     return _keras_config(getattr(keras.layers, kind)(**carried, name="default"))
 
 
@@ -297,36 +299,39 @@ def _same(value, default) -> bool:
         return False
 
 
-def _keras_activation(layer) -> str | None:
-    """The name of the layer's activation if it is one of Keras's that has a from-scratch twin."""
+def _keras_activation(layer, setting: str = "activation") -> str | None:
+    """The name of the layer's activation (or ``recurrent_activation``...) if it is one of
+    Keras's that has a from-scratch twin: read from the layer, whose config may name a function
+    that is not the one it calls."""
+    function = getattr(layer, setting)
     for name in scratch.activations.names():
-        if layer.activation is keras.activations.get(name):
+        if function is keras.activations.get(name):
             return name
     return None
 
 
-def _keras_regularizer(reg):
-    """The from-scratch twin of a Keras kernel regularizer (None if it has none)."""
-    if type(reg) not in (keras.regularizers.L1, keras.regularizers.L2, keras.regularizers.L1L2):
-        return None
-    cfg = reg.get_config()
-    return scratch_regularizers.L1L2(l1=float(cfg.get("l1", 0.0)), l2=float(cfg.get("l2", 0.0)))
+def _keras_regularizer_known(reg) -> bool:
+    """Whether a Keras regularizer has a from-scratch twin (L1, L2, L1L2, or None)."""
+    return reg is None or type(reg) in (keras.regularizers.L1, keras.regularizers.L2,
+                                        keras.regularizers.L1L2)
 
 
 def _keras_settings(layer, kind: str, owner: str) -> dict:
-    """The from-scratch constructor arguments of a Keras layer, refusing what has no twin."""
+    """The carried part of a Keras layer's config, refusing what has no twin."""
     desc = f"{kind} '{layer.name}'"
-    args = _LAYER_ARGS[kind]
-    # The activation and the regularizer first: a custom one may not even serialize.
+    args = _carried(kind)
+    # The activation and the regularizers first: a custom one may not even serialize.
     refused = []
-    if "activation" in args and _keras_activation(layer) is None:
-        function = getattr(layer.activation, "__name__", repr(layer.activation))
-        refused.append(f"activation={function} (supported: "
-                       f"{', '.join(scratch.activations.names())})")
-    reg = getattr(layer, "kernel_regularizer", None)
-    if "kernel_regularizer" in args and reg is not None and _keras_regularizer(reg) is None:
-        refused.append(f"kernel_regularizer={type(reg).__name__} (supported: L1, L2, L1L2 or "
-                       "None)")
+    activations = [arg for arg in args if arg.endswith("activation")]
+    for arg in activations:
+        if _keras_activation(layer, arg) is None:
+            function = getattr(layer, arg)
+            refused.append(f"{arg}={getattr(function, '__name__', repr(function))} (supported: "
+                           f"{', '.join(scratch.activations.names())})")
+    for arg in args:
+        reg = getattr(layer, arg, None) if arg.endswith("_regularizer") else None
+        if not _keras_regularizer_known(reg):
+            refused.append(f"{arg}={type(reg).__name__} (supported: L1, L2, L1L2 or None)")
     if refused:
         raise _refuse(owner, desc, kind, refused)
     try:
@@ -343,16 +348,10 @@ def _keras_settings(layer, kind: str, owner: str) -> dict:
             refused.append(f"{key}={_describe(value)} (Keras's default: {_describe(expected)})")
     if refused:
         raise _refuse(owner, desc, kind, refused)
-    kwargs = {}
-    for arg in args:
-        if arg == "activation":
-            name = _keras_activation(layer)
-            kwargs[arg] = None if name == "linear" else name
-        elif arg == "kernel_regularizer":
-            kwargs[arg] = None if reg is None else _keras_regularizer(reg)
-        else:
-            value = config[arg]
-            kwargs[arg] = tuple(value) if isinstance(value, list) else value
+    # Keras's formats are the config's; only the activations are read from the layer.
+    kwargs = {arg: tuple(config[arg]) if isinstance(config[arg], list) else config[arg]
+              for arg in args}
+    kwargs.update({arg: _keras_activation(layer, arg) for arg in activations})
     return kwargs
 
 
@@ -389,9 +388,9 @@ def from_keras(keras_model: keras.Model) -> scratch.Sequential:
     dtype = _keras_dtype(keras_model, owner)
     layers = []
     for layer in keras_model.layers:
-        kind = _twin_kind(layer, keras.layers, owner)
-        kwargs = _keras_settings(layer, kind, owner)
-        layers.append(getattr(scratch, kind)(**kwargs, name=layer.name))
+        kind = _twin_kind(layer, "keras", owner)
+        config = {**_keras_settings(layer, kind, owner), "name": layer.name}
+        layers.append(scratch.layer_types()[kind].from_config(config))
     input_shape = tuple(keras_model.input_shape[1:])
     if None in input_shape:
         # A variable axis (e.g. the time axis of keras.Input((None, features))): build each

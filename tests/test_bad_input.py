@@ -97,6 +97,7 @@ BAD_ARGS = {
     "axis": [1.5, "1", True, None, 0],
     "seed": SEEDS,
     "name": ["", 5, "a/b"],
+    "dtype": ["int32", "float33", "mixed_float16", 5, bool, np.complex64],
     # losses, optimizers, regularizers
     "from_logits": FLAGS, "label_smoothing": UNIT_INTERVAL,
     "learning_rate": POSITIVE,

@@ -278,6 +278,19 @@ def rnn_model(return_sequences):
     return Sequential(layers, name="rnn_model")
 
 
+def batch_norm_model():
+    return Sequential([
+        Input((7, 6, 2)),
+        Conv2D(3, 3, use_bias=False, seed=0),
+        BatchNormalization(),                       # over the channels of (5, 4, 3)
+        Flatten(),
+        Dense(4, seed=1),
+        BatchNormalization(center=False),
+        BatchNormalization(axis=1, scale=False, momentum=0.5),
+        Dense(2, seed=2),
+    ], name="batch_norm_model")
+
+
 MODELS = {
     "mlp": lambda: models.mlp(),
     "mnist_cnn": lambda: models.mnist_cnn(seed=0),
@@ -285,6 +298,7 @@ MODELS = {
     "rnn": lambda: rnn_model(False),
     "rnn-sequences": lambda: rnn_model(True),
     "rnn-no-bias": lambda: Sequential([Input((4, 2)), SimpleRNN(3, use_bias=False, seed=0)]),
+    "batch-norm": batch_norm_model,
 }
 
 
@@ -349,7 +363,7 @@ def test_flops_of_the_course_models_by_hand():
     assert compress.count_flops(models.mnist_cnn(seed=0)) == expected
 
 
-@pytest.mark.parametrize("name", ["mlp", "conv", "rnn-sequences"])
+@pytest.mark.parametrize("name", ["mlp", "conv", "rnn-sequences", "batch-norm"])
 @pytest.mark.parametrize("batch", [1, 7])
 def test_memory_matches_the_arrays_of_a_forward_pass(name, batch):
     model = MODELS[name]()
@@ -361,8 +375,31 @@ def test_memory_matches_the_arrays_of_a_forward_pass(name, batch):
     memory = compress.memory_bytes(model, batch_size=batch, optimizer_slots=2)
     assert memory["activations"] == sum(o.nbytes for o in outputs)
     assert memory["weights"] == sum(w.nbytes for w in model.get_weights())
-    assert memory["training"] == 4 * memory["weights"] + memory["activations"]
+    # Gradients exist for the trainable weights only (not BatchNormalization's statistics).
+    assert memory["gradients"] == sum(g.nbytes for layer in model.layers
+                                      for g in layer.grads.values())
+    assert memory["training"] == (memory["weights"] + 3 * memory["gradients"]
+                                  + memory["activations"])
     assert memory["inference"] == memory["weights"] + memory["activations"]
+    if name != "batch-norm":
+        assert memory["training"] == 4 * memory["weights"] + memory["activations"]
+
+
+def test_batch_normalization_costs_by_hand():
+    # C = 3 features of (5, 4, 3): gamma, beta, moving mean and variance; gamma and beta trained.
+    cost = compress.layer_cost(BatchNormalization(), (5, 4, 3))
+    assert (cost.output_shape, cost.params, cost.trainable_params) == ((5, 4, 3), 12, 6)
+    # A multiply and an add per element; 6 operations per feature (5 without scale).
+    assert cost.flops == 2 * 60 + 6 * 3
+    cost = compress.layer_cost(BatchNormalization(axis=1, scale=False), (5, 4, 3))
+    assert (cost.params, cost.trainable_params, cost.flops) == (15, 5, 2 * 60 + 5 * 5)
+    with pytest.raises(ValueError, match=r"layer_cost\(\): .*axis=3 is not a feature axis"):
+        compress.layer_cost(BatchNormalization(axis=3), (5, 4))
+
+
+def test_frozen_keras_layers_have_no_trainable_parameters():
+    layer = keras.layers.Dense(4, trainable=False)
+    assert compress.layer_cost(layer, (6,))[3:] == (28, 2 * 6 * 4 + 4, 0)
 
 
 def test_memory_follows_the_dtype():
@@ -372,8 +409,8 @@ def test_memory_follows_the_dtype():
 
 
 def test_cost_errors():
-    with pytest.raises(TypeError, match="BatchNormalization"):
-        compress.layer_cost(BatchNormalization(), (4,))
+    with pytest.raises(TypeError, match="no formula for layers of type LayerNormalization"):
+        compress.layer_cost(keras.layers.LayerNormalization(), (4,))
     with pytest.raises(ValueError, match="input shape"):
         compress.model_costs(Sequential([Dense(3)]))
     with pytest.raises(ValueError, match="batch_size"):
@@ -384,10 +421,10 @@ def test_cost_errors():
 # ------------------------------------------------------------------------------ bad input
 # Every public function, called with valid arguments except one: the error is raised, of the
 # right type, and its message names the function and the argument.
-def fake_layer(kind, **attributes):
-    """An object of a class named ``kind`` with these attributes, as layer_cost reads them."""
-    defaults = {"name": "fake", "use_bias": True, "activation": None}
-    return type(kind, (), {**defaults, **attributes})()
+def fake_layer(kind, **settings):
+    """An object of a class named ``kind`` whose ``get_config()`` holds these settings."""
+    config = {"name": "fake", "use_bias": True, "activation": None, **settings}
+    return type(kind, (), {"name": config["name"], "get_config": lambda self: dict(config)})()
 
 
 FAKE = {

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from dlcourse import keras_ref
+from dlcourse import keras_ref, scratch
 from dlcourse.keras_ref import keras
 from dlcourse.scratch import (
     Activation,
@@ -219,8 +219,8 @@ def probe_model(kind, **settings):
 
 
 def test_every_keras_setting_is_classified():
-    for kind in keras_ref._LAYER_ARGS:
-        unclassified = [s for s in keras_settings(kind) if s not in keras_ref._LAYER_ARGS[kind]
+    for kind in scratch.layer_types():
+        unclassified = [s for s in keras_settings(kind) if s not in keras_ref._carried(kind)
                         and not has_no_effect(s) and s not in NON_DEFAULT]
         assert not unclassified, (f"{kind}: Keras settings nobody has classified: "
                                   f"{unclassified}; carry them over, or add them to "

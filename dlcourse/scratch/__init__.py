@@ -2,6 +2,8 @@
 
 Layers, losses, optimizers and ``Sequential`` carry Keras's names, arguments, weight names and
 shapes, so that every concept maps one to one onto its Keras twin (:mod:`dlcourse.keras_ref`).
+Every layer describes itself with ``get_config()`` under Keras's keys (``from_config`` builds it
+again), and :func:`layer_types` lists the layer types, once, by their Keras class names.
 """
 
 from dlcourse.scratch import (
@@ -12,7 +14,7 @@ from dlcourse.scratch import (
     optimizers,
     regularizers,
 )
-from dlcourse.scratch.base import Layer, get_rng, set_random_seed
+from dlcourse.scratch.base import Layer, get_rng, layer_types, register_layer, set_random_seed
 from dlcourse.scratch.conv import Conv2D
 from dlcourse.scratch.core import Activation, Dense, Dropout, Flatten
 from dlcourse.scratch.losses import (
@@ -33,5 +35,6 @@ __all__ = [
     "CategoricalCrossentropy", "Conv2D", "Dense", "Dropout", "Flatten", "History", "Input",
     "Layer", "MaxPooling2D", "MeanSquaredError", "RMSprop", "Sequential", "SimpleRNN",
     "SparseCategoricalCrossentropy", "TrainingDivergedError", "activations", "get_rng",
-    "initializers", "losses", "models", "optimizers", "regularizers", "set_random_seed",
+    "initializers", "layer_types", "losses", "models", "optimizers", "register_layer",
+    "regularizers", "set_random_seed",
 ]

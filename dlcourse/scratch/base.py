@@ -9,13 +9,20 @@ Every layer of :mod:`dlcourse.scratch` follows one contract, the same as Keras w
   (``kernel``, ``recurrent_kernel``, ``bias``), with Keras's shapes;
 - weights are created on the first ``forward`` from the input shape (``build``), as Keras does;
 - ``get_weights()`` / ``set_weights(list)`` exchange exactly the lists of the Keras twin's own
-  ``get_weights()`` / ``set_weights()``, so moving weights across is one line each way.
+  ``get_weights()`` / ``set_weights()``, so moving weights across is one line each way;
+- ``get_config()`` returns the settings under Keras's keys, in Keras's formats, and
+  ``from_config(config)`` builds an unbuilt layer with those settings again.
+
+Every layer type is decorated with :func:`register_layer` where it is defined: that is the one list
+of layer types (:func:`layer_types`), which the conversion to Keras and the cost model read.
 
 Errors name the layer, what was expected and what was given.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -23,12 +30,14 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from dlcourse.scratch import config as config_format
 from dlcourse.validation import check_array, check_bool, check_seed
 
-__all__ = ["Layer", "get_rng", "set_random_seed"]
+__all__ = ["Layer", "get_rng", "layer_types", "register_layer", "set_random_seed"]
 
 _rng = np.random.default_rng(0)
 _name_counts: defaultdict[str, int] = defaultdict(int)
+_layer_types: dict[str, type[Layer]] = {}
 
 
 def set_random_seed(seed: int) -> None:
@@ -72,6 +81,63 @@ def _check_name(cls: type, name) -> None:
                         f"got {name!r}")
 
 
+def _check_dtype(dtype, owner: str) -> np.dtype | None:
+    """``dtype`` as a NumPy floating-point dtype, or None (the layer takes its first input's)."""
+    if dtype is None:
+        return None
+    try:
+        result = np.dtype(dtype)
+    except (TypeError, ValueError):
+        result = None
+    if result is None or not np.issubdtype(result, np.floating):
+        raise TypeError(f"{owner}: dtype must be a floating-point dtype such as 'float32' or "
+                        f"'float64', or None (the dtype of the first input), got {dtype!r}")
+    return result
+
+
+def register_layer(cls: type[Layer]) -> type[Layer]:
+    """Class decorator: list ``cls`` among the layer types, under its class name (Keras's).
+
+    The one list of layer types: :func:`layer_types` returns it, :mod:`dlcourse.keras_ref`
+    finds each layer's Keras twin in it and :mod:`dlcourse.compress` its cost formula. A new
+    layer is decorated where it is defined, and nothing else lists it.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Layer)) or cls is Layer:
+        raise TypeError(f"register_layer: expected a subclass of Layer, got {cls!r}")
+    missing = [key for key in ("name", "dtype")
+               if key not in inspect.signature(cls.__init__).parameters]
+    if missing:
+        raise TypeError(f"register_layer: {cls.__name__}.__init__ must take "
+                        f"{' and '.join(missing)}, as every Keras layer does (its config holds "
+                        "them; Layer.__init__ checks them)")
+    known = _layer_types.get(cls.__name__)
+    # The same class defined again (a module reloaded) replaces itself; another one is refused.
+    if known is not None and (known.__module__, known.__qualname__) != (cls.__module__,
+                                                                        cls.__qualname__):
+        raise TypeError(f"register_layer: a layer type named {cls.__name__} is already "
+                        f"registered ({known.__module__}.{known.__qualname__}); layer types are "
+                        "known by their class name, as in Keras")
+    _layer_types[cls.__name__] = cls
+    return cls
+
+
+def layer_types() -> dict[str, type[Layer]]:
+    """Every layer type by its class name (Keras's), e.g. ``{"Activation": Activation, ...}``.
+
+    A new dict, in alphabetical order; changing it changes nothing.
+    """
+    return dict(sorted(_layer_types.items()))
+
+
+@functools.cache
+def _config_keys(cls: type[Layer]) -> tuple[str, ...]:
+    """``name``, ``dtype`` and the other arguments of ``cls``'s constructor, in order."""
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    return ("name", "dtype", *(p.name for p in parameters
+                               if p.name not in ("self", "name", "dtype")
+                               and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)))
+
+
 @contextmanager
 def _built_or_unchanged(layers, *, trial: bool = False) -> Iterator[None]:
     """Build layers inside the block; if it raises, unbuild those it built, rewind the generator.
@@ -104,7 +170,10 @@ class Layer:
 
     Subclasses set :attr:`weight_names` (Keras's order) and implement ``build``,
     ``compute_output_shape``, ``_forward`` and ``_backward``; this class does the bookkeeping and
-    the input checks, so that every layer fails the same clear way.
+    the input checks, so that every layer fails the same clear way. A subclass's constructor
+    takes Keras's arguments by Keras's names, keeps each as the attribute of the same name, and
+    takes ``name`` and ``dtype`` (and ``seed`` if it draws random numbers): that is all
+    ``get_config()`` and ``from_config()`` need. :func:`register_layer` lists the type.
 
     Parameters
     ----------
@@ -114,6 +183,9 @@ class Layer:
     seed : int, optional
         Seed of this layer's weight initialisation (and dropout masks). ``None`` draws from the
         shared generator of :func:`set_random_seed`.
+    dtype : str or numpy dtype, optional
+        The floating-point dtype the layer computes in (inputs are cast to it), as Keras's
+        ``dtype``; by default the dtype of its first input.
 
     Attributes
     ----------
@@ -121,6 +193,8 @@ class Layer:
         The weights, keyed by Keras's names in Keras's order.
     grads : dict[str, ndarray]
         ``dJ/dw`` for each weight, filled by ``backward``; same keys and shapes as ``params``.
+    dtype : numpy dtype or None
+        The dtype it computes in: the one given, else its first input's (None until then).
     """
 
     #: Keras's weight names of this layer, in the order of ``get_weights()``.
@@ -133,9 +207,10 @@ class Layer:
     #: gradient is expensive (Conv2D, Dense) then return None and skip that work.
     input_grad: bool = True
 
-    def __init__(self, name: str | None = None, seed: int | None = None):
+    def __init__(self, name: str | None = None, seed: int | None = None, dtype=None):
         owner = self._owner(name)
         seed = check_seed(seed, owner)
+        dtype = _check_dtype(dtype, owner)
         # Named last, once every argument is valid: a constructor that fails takes no name.
         if name is None:
             name = _next_name(type(self))
@@ -146,7 +221,8 @@ class Layer:
         self.grads: dict[str, np.ndarray] = {}
         self.built = False
         self.input_shape: tuple[int | None, ...] | None = None  # without the batch axis
-        self.dtype: np.dtype | None = None
+        self._dtype_given = dtype  # what the constructor was given, kept by _unbuild
+        self.dtype: np.dtype | None = dtype
         self.cache: dict | None = None  # what backward needs from the last forward call
         #: Penalties on weights, keyed by weight name (e.g. ``{"kernel": L2(0.01)}``); not part
         #: of ``backward`` (which is the layer's own derivative) but added by the model.
@@ -193,7 +269,7 @@ class Layer:
                     f"as on its first call, got shape {input_shape}"))
             return
         with _built_or_unchanged([self]):
-            self.dtype = np.dtype(dtype)
+            self.dtype = np.dtype(dtype if self._dtype_given is None else self._dtype_given)
             self.input_shape = input_shape[1:]
             self.build(input_shape)
             self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
@@ -204,7 +280,7 @@ class Layer:
         self.params, self.grads = {}, {}
         self.built = False
         self.input_shape = None
-        self.dtype = None
+        self.dtype = self._dtype_given
         self.cache = None
 
     def add_weight(self, name: str, value: np.ndarray) -> np.ndarray:
@@ -375,6 +451,54 @@ class Layer:
     def count_params(self) -> int:
         """Number of scalar weights (0 before the layer is built)."""
         return int(sum(v.size for v in self.params.values()))
+
+    # ----------------------------------------------------------------------------- config
+    def get_config(self) -> dict:
+        """The layer's settings under Keras's keys, in Keras's formats; not its weights.
+
+        ``name``, ``dtype`` and every constructor argument (``units``, ``activation``, ...),
+        written as Keras writes them (:mod:`dlcourse.scratch.config`): ``"relu"``, ``(3, 3)``,
+        ``{"class_name": "L2", "config": {"l2": 0.01}, ...}``. The keys are those of the Keras
+        twin's ``get_config()`` that the from-scratch layer supports, plus ``seed`` where it
+        seeds the initial weights (Dense, Conv2D, SimpleRNN: Keras keeps a seed inside each
+        initializer instead).
+        ``type(layer).from_config(layer.get_config())`` is a new, unbuilt layer with the same
+        settings, as in Keras.
+        """
+        return {key: config_format.to_config(key, self._setting(key))
+                for key in self.config_keys()}
+
+    @classmethod
+    def config_keys(cls) -> tuple[str, ...]:
+        """The keys of this layer type's config: ``name``, ``dtype`` and its other constructor
+        arguments, in the constructor's order (a layer's config holds every setting it takes)."""
+        return _config_keys(cls)
+
+    def _setting(self, argument: str):
+        """The current value of constructor argument ``argument``."""
+        if argument.endswith("_regularizer"):
+            # The penalties the model adds are those of ``regularizers``, whatever else says.
+            return self.regularizers.get(argument.removesuffix("_regularizer"))
+        return getattr(self, argument)
+
+    @classmethod
+    def from_config(cls, config: dict) -> Layer:
+        """A new, unbuilt layer with the settings of ``config``, as ``get_config()`` returns it.
+
+        Missing keys take the constructor's defaults; a key the layer does not take is
+        refused by name. Weights are not part of a config: copy them with ``set_weights``.
+        """
+        owner = f"{cls.__name__}.from_config()"
+        if not isinstance(config, dict):
+            raise TypeError(f"{owner}: expected a dict such as layer.get_config() returns, "
+                            f"got {type(config).__name__}")
+        keys = cls.config_keys()
+        unknown = [key for key in config if key not in keys]
+        if unknown:
+            raise ValueError(f"{owner}: unknown settings {', '.join(map(repr, unknown))}; a "
+                             f"from-scratch {cls.__name__} takes {', '.join(keys)}")
+        return cls(**{key: config_format.from_config(key, value, owner)
+                      for key, value in config.items()})
 
 
 def _weight_list(weights, owner: str) -> list:

@@ -27,7 +27,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from dlcourse.scratch import activations, initializers, regularizers
-from dlcourse.scratch.base import Layer, get_rng
+from dlcourse.scratch.base import Layer, get_rng, register_layer
 from dlcourse.validation import check_bool, check_int
 
 __all__ = [
@@ -463,6 +463,7 @@ def conv2d_backward(grad_output, x, kernel, strides=1, padding="valid", input_gr
 
 
 # --------------------------------------------------------------------------------- the layer
+@register_layer
 class Conv2D(Layer):
     """2-D convolution layer, ``keras.layers.Conv2D``'s twin (channels-last).
 
@@ -487,6 +488,8 @@ class Conv2D(Layer):
     name : str, optional
     seed : int, optional
         Seed of the weight initialisation.
+    dtype : str or numpy dtype, optional
+        The floating-point dtype it computes in; by default its first input's.
 
     Attributes
     ----------
@@ -514,7 +517,7 @@ class Conv2D(Layer):
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, name=None, seed=None):
+                 kernel_regularizer=None, name=None, seed=None, dtype=None):
         owner = self._owner(name)
         filters = check_int(filters, "filters", owner, minimum=1)
         kernel_size = as_pair(kernel_size, "kernel_size", owner)
@@ -525,7 +528,7 @@ class Conv2D(Layer):
         kernel_initializer = initializers.get(kernel_initializer, owner, "kernel_initializer")
         bias_initializer = initializers.get(bias_initializer, owner, "bias_initializer")
         kernel_regularizer = regularizers.get(kernel_regularizer, owner, "kernel_regularizer")
-        super().__init__(name=name, seed=seed)
+        super().__init__(name=name, seed=seed, dtype=dtype)
         self.filters = filters
         self.kernel_size = kernel_size
         self.strides = strides

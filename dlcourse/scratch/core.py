@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlcourse.scratch import activations, initializers, regularizers
-from dlcourse.scratch.base import Layer, get_rng
+from dlcourse.scratch.base import Layer, get_rng, register_layer
 from dlcourse.validation import check_bool, check_int, check_number
 
 __all__ = ["Activation", "Dense", "Dropout", "Flatten"]
@@ -27,6 +27,7 @@ class _AnyRankLayer(Layer):
                 f"got shape {shape}"))
 
 
+@register_layer
 class Dense(_AnyRankLayer):
     r"""Fully connected layer: ``y = f(x @ kernel + bias)``, Keras's ``Dense``.
 
@@ -47,11 +48,13 @@ class Dense(_AnyRankLayer):
         The layer's name, used in error messages.
     seed : int, optional
         Seed of the weight initialisation.
+    dtype : str or numpy dtype, optional
+        The floating-point dtype it computes in; by default its first input's.
 
     Attributes
     ----------
     params : dict
-        ``kernel`` of shape ``(n_in, units)`` and ``bias`` of shape ``(units,)``, as in Keras.
+        ``kernel`` of shape ``(n_in, units) and ``bias`` of shape ``(units,)``, as in Keras.
 
     Notes
     -----
@@ -75,7 +78,8 @@ class Dense(_AnyRankLayer):
 
     def __init__(self, units: int, activation: str | None = None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, name: str | None = None, seed: int | None = None):
+                 kernel_regularizer=None, name: str | None = None, seed: int | None = None,
+                 dtype=None):
         owner = self._owner(name)
         units = check_int(units, "units", owner, minimum=1)
         activation = activations.get(activation, owner=owner)
@@ -83,7 +87,7 @@ class Dense(_AnyRankLayer):
         kernel_initializer = initializers.get(kernel_initializer, owner, "kernel_initializer")
         bias_initializer = initializers.get(bias_initializer, owner, "bias_initializer")
         kernel_regularizer = regularizers.get(kernel_regularizer, owner, "kernel_regularizer")
-        super().__init__(name=name, seed=seed)
+        super().__init__(name=name, seed=seed, dtype=dtype)
         self.units = units
         self.activation = activation
         self.use_bias = use_bias
@@ -130,6 +134,7 @@ class Dense(_AnyRankLayer):
         return dx.reshape(self.cache["input_shape"])
 
 
+@register_layer
 class Activation(_AnyRankLayer):
     """Apply an activation ``y = f(x)`` on its own, Keras's ``Activation``.
 
@@ -140,6 +145,8 @@ class Activation(_AnyRankLayer):
         ``None`` is the identity.
     name : str, optional
         The layer's name, used in error messages.
+    dtype : str or numpy dtype, optional
+        The floating-point dtype it computes in; by default its first input's.
 
     Notes
     -----
@@ -150,9 +157,9 @@ class Activation(_AnyRankLayer):
 
     input_layout = "(batch, ...)"
 
-    def __init__(self, activation: str | None, name: str | None = None):
+    def __init__(self, activation: str | None, name: str | None = None, dtype=None):
         activation = activations.get(activation, owner=self._owner(name))
-        super().__init__(name=name)
+        super().__init__(name=name, dtype=dtype)
         self.activation = activation
 
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
@@ -164,6 +171,7 @@ class Activation(_AnyRankLayer):
         return self.activation.backward(self.cache["z"], self.cache["a"], grad_output)
 
 
+@register_layer
 class Dropout(_AnyRankLayer):
     r"""Inverted dropout, Keras's ``Dropout``: zero a fraction ``rate`` of the units in training.
 
@@ -177,6 +185,8 @@ class Dropout(_AnyRankLayer):
         :func:`~dlcourse.scratch.set_random_seed`.
     name : str, optional
         The layer's name, used in error messages.
+    dtype : str or numpy dtype, optional
+        The floating-point dtype it computes in; by default its first input's.
 
     Notes
     -----
@@ -196,9 +206,10 @@ class Dropout(_AnyRankLayer):
 
     input_layout = "(batch, ...)"
 
-    def __init__(self, rate: float, seed: int | None = None, name: str | None = None):
+    def __init__(self, rate: float, seed: int | None = None, name: str | None = None,
+                 dtype=None):
         rate = check_number(rate, "rate", self._owner(name), 0, 1, high_open=True)
-        super().__init__(name=name, seed=seed)
+        super().__init__(name=name, seed=seed, dtype=dtype)
         self.rate = rate
         # One generator for the layer's life: each call draws a new mask, yet a seeded layer
         # repeats the same sequence of masks, as Keras's seeded Dropout does.
@@ -219,6 +230,7 @@ class Dropout(_AnyRankLayer):
         return grad_output if mask is None else grad_output * mask
 
 
+@register_layer
 class Flatten(_AnyRankLayer):
     """Flatten each example to a vector, Keras's ``Flatten``: ``(batch, ...) → (batch, n)``.
 
@@ -226,6 +238,8 @@ class Flatten(_AnyRankLayer):
     ----------
     name : str, optional
         The layer's name, used in error messages.
+    dtype : str or numpy dtype, optional
+        The floating-point dtype it computes in; by default its first input's.
 
     Notes
     -----
@@ -236,8 +250,8 @@ class Flatten(_AnyRankLayer):
 
     input_layout = "(batch, ...)"
 
-    def __init__(self, name: str | None = None):
-        super().__init__(name=name)
+    def __init__(self, name: str | None = None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         dims = input_shape[1:]

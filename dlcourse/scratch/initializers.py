@@ -14,7 +14,7 @@ import numpy as np
 from dlcourse.validation import check_number
 
 __all__ = ["compute_fans", "get", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform",
-           "ones", "orthogonal", "zeros"]
+           "names", "ones", "orthogonal", "zeros"]
 
 
 def _check_args(fname: str, shape, rng, needs_rng: bool = True) -> tuple[int, ...]:
@@ -125,6 +125,11 @@ _INITIALIZERS = {f.__name__: f for f in (glorot_uniform, glorot_normal, he_unifo
                                          orthogonal, zeros, ones)}
 
 
+def names() -> list[str]:
+    """The Keras names accepted by :func:`get`."""
+    return sorted(_INITIALIZERS)
+
+
 def get(identifier, owner: str = "initializer", argument: str | None = None):
     """Look up an initialiser by Keras name (``"glorot_uniform"``, ...) or pass a callable through.
 
@@ -137,4 +142,4 @@ def get(identifier, owner: str = "initializer", argument: str | None = None):
         return _INITIALIZERS[identifier]
     where = f" for {argument}" if argument else ""
     raise ValueError(f"{owner}: unknown initializer {identifier!r}{where}; expected one of "
-                     f"{sorted(_INITIALIZERS)} or a callable(shape, rng, dtype)")
+                     f"{names()} or a callable(shape, rng, dtype)")

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcourse.scratch.base import Layer
+from dlcourse.scratch.base import Layer, register_layer
 from dlcourse.validation import check_bool, check_int, check_number
 
 __all__ = ["BatchNormalization"]
 
 
+@register_layer
 class BatchNormalization(Layer):
     r"""Normalise each feature over the batch, then scale and shift: Keras's ``BatchNormalization``.
 
@@ -35,6 +36,8 @@ class BatchNormalization(Layer):
         Learn the scale ``gamma`` (otherwise it is 1).
     name : str, optional
         The layer's name, used in error messages.
+    dtype : str or numpy dtype, optional
+        The floating-point dtype it computes in; by default its first input's.
 
     Attributes
     ----------
@@ -89,7 +92,8 @@ class BatchNormalization(Layer):
     input_layout = "(batch, ..., features)"
 
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
-                 center: bool = True, scale: bool = True, name: str | None = None):
+                 center: bool = True, scale: bool = True, name: str | None = None,
+                 dtype=None):
         owner = self._owner(name)
         axis = check_int(axis, "axis", owner)
         if axis == 0:
@@ -99,7 +103,7 @@ class BatchNormalization(Layer):
         epsilon = check_number(epsilon, "epsilon", owner, 0, low_open=True)
         center = check_bool(center, "center", owner)
         scale = check_bool(scale, "scale", owner)
-        super().__init__(name=name)
+        super().__init__(name=name, dtype=dtype)
         self.axis, self.momentum, self.epsilon = axis, momentum, epsilon
         self.center, self.scale = center, scale
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcourse.scratch.base import Layer
+from dlcourse.scratch.base import Layer, register_layer
 from dlcourse.scratch.conv import as_pair, check_padding, conv_output_size, pad2d, padding_split
 
 __all__ = ["MaxPooling2D", "maxpool2d", "maxpool2d_backward", "maxpool2d_backward_naive",
@@ -254,6 +254,7 @@ def maxpool2d_backward(grad_output, x, pool_size=2, strides=None, padding="valid
 
 
 # --------------------------------------------------------------------------------- the layer
+@register_layer
 class MaxPooling2D(Layer):
     """2-D max pooling layer, ``keras.layers.MaxPooling2D``'s twin (channels-last, no weights).
 
@@ -265,6 +266,8 @@ class MaxPooling2D(Layer):
         None means ``pool_size``, as in Keras.
     padding : {'valid', 'same'}
     name : str, optional
+    dtype : str or numpy dtype, optional
+        The floating-point dtype it computes in; by default its first input's.
 
     Notes
     -----
@@ -276,12 +279,12 @@ class MaxPooling2D(Layer):
     input_ranks = (4,)
     input_layout = "(batch, height, width, channels)"
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", name=None):
+    def __init__(self, pool_size=2, strides=None, padding="valid", name=None, dtype=None):
         owner = self._owner(name)
         pool_size = as_pair(pool_size, "pool_size", owner)
         strides = pool_size if strides is None else as_pair(strides, "strides", owner)
         padding = check_padding(padding, owner)
-        super().__init__(name=name)
+        super().__init__(name=name, dtype=dtype)
         self.pool_size, self.strides, self.padding = pool_size, strides, padding
 
     def _check_input_shape(self, shape: tuple) -> None:

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from dlcourse.scratch import activations, initializers, regularizers
-from dlcourse.scratch.base import Layer, get_rng
+from dlcourse.scratch.base import Layer, get_rng, register_layer
 from dlcourse.validation import check_bool, check_int
 
 __all__ = ["RNNGradients", "SimpleRNN", "rnn_backward", "rnn_backward_naive", "rnn_forward",
@@ -351,6 +351,7 @@ def rnn_backward(grad_h, x, h, kernel, recurrent_kernel, activation="tanh", h0=N
 
 
 # ------------------------------------------------------------------------------ the layer
+@register_layer
 class SimpleRNN(Layer):
     r"""Fully connected recurrent layer, Keras's ``SimpleRNN``.
 
@@ -373,6 +374,8 @@ class SimpleRNN(Layer):
         The layer's name, used in error messages.
     seed : int, optional
         Seed of the weight initialisation.
+    dtype : str or numpy dtype, optional
+        The floating-point dtype it computes in; by default its first input's.
 
     Attributes
     ----------
@@ -404,7 +407,7 @@ class SimpleRNN(Layer):
                  return_sequences: bool = False, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  bias_initializer="zeros", kernel_regularizer=None, name: str | None = None,
-                 seed: int | None = None):
+                 seed: int | None = None, dtype=None):
         owner = self._owner(name)
         units = check_int(units, "units", owner, minimum=1)
         activation = _activation(activation, owner)
@@ -415,7 +418,7 @@ class SimpleRNN(Layer):
                                                  "recurrent_initializer")
         bias_initializer = initializers.get(bias_initializer, owner, "bias_initializer")
         kernel_regularizer = regularizers.get(kernel_regularizer, owner, "kernel_regularizer")
-        super().__init__(name=name, seed=seed)
+        super().__init__(name=name, seed=seed, dtype=dtype)
         self.units = units
         self.activation = activation
         self.return_sequences = return_sequences

@@ -46,6 +46,10 @@ class L1L2(Regularizer):
         l1, l2 = float(np.float32(self.l1)), float(np.float32(self.l2))
         return l1 * np.sign(w) + 2.0 * l2 * w
 
+    def get_config(self) -> dict:
+        """The factors, as Keras's ``L1L2.get_config()``: ``{"l1": ..., "l2": ...}``."""
+        return {"l1": self.l1, "l2": self.l2}
+
     def __repr__(self):
         return f"{type(self).__name__}(l1={self.l1:g}, l2={self.l2:g})"
 
@@ -56,6 +60,9 @@ class L1(L1L2):
     def __init__(self, l1: float = 0.01):
         super().__init__(l1=l1, l2=0.0)
 
+    def get_config(self) -> dict:
+        return {"l1": self.l1}
+
     def __repr__(self):
         return f"L1(l1={self.l1:g})"
 
@@ -65,6 +72,9 @@ class L2(L1L2):
 
     def __init__(self, l2: float = 0.01):
         super().__init__(l1=0.0, l2=l2)
+
+    def get_config(self) -> dict:
+        return {"l2": self.l2}
 
     def __repr__(self):
         return f"L2(l2={self.l2:g})"
