@@ -1,0 +1,455 @@
+r"""The gated recurrent unit (GRU): one step, the forward pass, backpropagation through time.
+
+In the course's notation (column vectors, :math:`\sigma` the logistic sigmoid), one step is
+
+.. math::
+
+    z_t &= \sigma(W_{hz} h_{t-1} + W_{xz} x_t + b_z)     && \text{update gate} \\
+    r_t &= \sigma(W_{hr} h_{t-1} + W_{xr} x_t + b_r)     && \text{reset gate} \\
+    \tilde h_t &= \tanh(W_{hh} (r_t \odot h_{t-1}) + W_{xh} x_t + b_h)
+        && \text{candidate (reset\_after=False)} \\
+    \tilde h_t &= \tanh(r_t \odot (W_{hh} h_{t-1} + b'_h) + W_{xh} x_t + b_h)
+        && \text{candidate (reset\_after=True)} \\
+    h_t &= z_t \odot h_{t-1} + (1 - z_t) \odot \tilde h_t,
+
+with :math:`h_{-1} = 0`. In Keras's convention :math:`z_t` is the share of the *old* state that
+is kept (some texts swap ``z`` and ``1 − z``). Keras stores the three gates side by side in the
+order z, r, h: ``kernel`` ``(features, 3·units)`` is :math:`[W_{xz}; W_{xr}; W_{xh}]^\top`,
+``recurrent_kernel`` ``(units, 3·units)`` is :math:`[W_{hz}; W_{hr}; W_{hh}]^\top` (``W_xh =
+kernelᵀ``, ``W_hh = recurrent_kernelᵀ``, as for the simple RNN). ``tanh`` is ``activation``,
+:math:`\sigma` ``recurrent_activation``.
+
+Keras has both variants. ``reset_after=True`` (its default, and cuDNN's) applies the reset
+gate after the recurrent product and has a second bias for it: ``bias`` ``(2, 3·units)``,
+row 0 for the input part, row 1 for the recurrent part (:math:`b'`, which also enters ``z``
+and ``r``). ``reset_after=False`` (the original GRU of Cho et al., 2014) resets ``h_{t-1}``
+before the product and has one bias ``(3·units,)``.
+
+Masks are handled as in :mod:`~dlcourse.scratch.lstm` (a masked step keeps ``h_{t-1}``), and
+each operation comes as a readable ``*_naive`` and a fast twin with the same signature.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from dlcourse.scratch.lstm import RecurrentLayer, check_recurrent_args
+from dlcourse.scratch.recurrent import _activation, _grad_z
+from dlcourse.validation import check_bool
+
+__all__ = ["GRU", "GRUCache", "GRUGradients", "GRUStep", "gru_backward", "gru_backward_naive",
+           "gru_forward", "gru_forward_naive", "gru_step"]
+
+
+class GRUStep(NamedTuple):
+    """One step's result: ``h`` ``(batch, units)``; ``gates`` ``(batch, 3·units)``, the
+    activated ``z, r, h̃`` side by side; ``recurrent_h`` ``(batch, units)``, the recurrent
+    part of the candidate: ``h_{t-1} R_h + b'`` before the reset (``reset_after=True``) or
+    ``(r ⊙ h_{t-1}) R_h`` (``reset_after=False``)."""
+
+    h: np.ndarray
+    gates: np.ndarray
+    recurrent_h: np.ndarray
+
+
+class GRUCache(NamedTuple):
+    """What :func:`gru_backward` needs from :func:`gru_forward`, by name.
+
+    ``x`` (batch, time, features); ``h0`` (batch, units); ``mask`` (batch, time) or None;
+    ``gates`` (batch, time, 3·units) and ``recurrent_h`` (batch, time, units) of every step
+    (as in :class:`GRUStep`); ``h`` (batch, time, units) the states (masked steps carry the
+    previous one); the weights, the activations and the variant.
+    """
+
+    x: np.ndarray
+    h0: np.ndarray
+    mask: np.ndarray | None
+    gates: np.ndarray
+    recurrent_h: np.ndarray
+    h: np.ndarray
+    kernel: np.ndarray
+    recurrent_kernel: np.ndarray
+    activation: object
+    recurrent_activation: object
+    reset_after: bool
+
+
+class GRUGradients(NamedTuple):
+    """What backpropagation through a GRU returns, by name: ``grad_x`` (batch, time,
+    features); ``grad_kernel``, ``grad_recurrent_kernel``, ``grad_bias`` (``(2, 3·units)``
+    with ``reset_after``, else ``(3·units,)``) summed over batch and steps; ``grad_h0``
+    (batch, units); ``grad_h_steps`` (batch, time, units) the total ``dJ/dh_t``."""
+
+    grad_x: np.ndarray
+    grad_kernel: np.ndarray
+    grad_recurrent_kernel: np.ndarray
+    grad_bias: np.ndarray
+    grad_h0: np.ndarray
+    grad_h_steps: np.ndarray
+
+
+def _bias_shape(units: int, reset_after: bool) -> tuple:
+    return (2, 3 * units) if reset_after else (3 * units,)
+
+
+# ------------------------------------------------------------------------------ forward
+def gru_step(x_t, h_prev, kernel, recurrent_kernel, bias, activation="tanh",
+             recurrent_activation="sigmoid", reset_after=True) -> GRUStep:
+    r"""One GRU step, the module's equations line by line.
+
+    Parameters
+    ----------
+    x_t : ndarray, shape (batch, features) or (features,)
+    h_prev : ndarray, shape (batch, units) or (units,)
+    kernel : ndarray, shape (features, 3·units)
+        ``[W_xz; W_xr; W_xh]ᵀ``.
+    recurrent_kernel : ndarray, shape (units, 3·units)
+        ``[W_hz; W_hr; W_hh]ᵀ``.
+    bias : ndarray of shape (2, 3·units) if ``reset_after`` else (3·units,), or None
+    activation, recurrent_activation : str
+        Keras names of ``tanh`` and ``σ`` in the equations.
+    reset_after : bool
+        Which of Keras's two variants (see the module).
+
+    Returns
+    -------
+    GRUStep
+    """
+    act = _activation(activation, "gru_step()")
+    ract = _activation(recurrent_activation, "gru_step()")
+    units = np.shape(recurrent_kernel)[0]
+    input_bias, recurrent_bias = (None, None) if bias is None else (
+        (bias[0], bias[1]) if reset_after else (bias, None))
+    x_part = x_t @ kernel if input_bias is None else x_t @ kernel + input_bias
+    x_z, x_r, x_h = np.split(x_part, 3, axis=-1)           # W_x· x_t + b_·
+    if reset_after:
+        h_part = h_prev @ recurrent_kernel
+        if recurrent_bias is not None:
+            h_part = h_part + recurrent_bias
+        h_z, h_r, recurrent_h = np.split(h_part, 3, axis=-1)  # W_h· h_{t-1} + b'_·
+        z = ract.forward(x_z + h_z)                           # how much of h_{t-1} to keep
+        r = ract.forward(x_r + h_r)                           # how much of it the candidate sees
+        candidate = act.forward(x_h + r * recurrent_h)
+    else:
+        z = ract.forward(x_z + h_prev @ recurrent_kernel[:, :units])
+        r = ract.forward(x_r + h_prev @ recurrent_kernel[:, units:2 * units])
+        recurrent_h = (r * h_prev) @ recurrent_kernel[:, 2 * units:]
+        candidate = act.forward(x_h + recurrent_h)
+    h = z * h_prev + (1 - z) * candidate
+    return GRUStep(h, np.concatenate([z, r, candidate], axis=-1), recurrent_h)
+
+
+def _check(where, x, kernel, recurrent_kernel, bias, reset_after, h0, mask):
+    reset_after = check_bool(reset_after, "reset_after", where)
+    units = np.shape(recurrent_kernel)[0] if np.ndim(recurrent_kernel) else 0
+    x, kernel, recurrent_kernel, (h0,), mask = check_recurrent_args(
+        where, x, kernel, recurrent_kernel, bias, 3, {"h0": h0}, mask,
+        bias_shape=_bias_shape(units, reset_after))
+    return x, kernel, recurrent_kernel, reset_after, h0, mask
+
+
+def gru_forward_naive(x, kernel, recurrent_kernel, bias, activation="tanh",
+                      recurrent_activation="sigmoid", reset_after=True, h0=None, mask=None):
+    r"""All states of a GRU, one example and one step at a time (for reading).
+
+    Parameters
+    ----------
+    x : ndarray, shape (batch, time, features)
+    kernel, recurrent_kernel, bias, activation, recurrent_activation, reset_after
+        As in :func:`gru_step`.
+    h0 : ndarray of shape (batch, units), optional
+        The initial state; zeros by default, as in Keras.
+    mask : bool ndarray of shape (batch, time), optional
+        False skips the step: the state carries over unchanged.
+
+    Returns
+    -------
+    h : ndarray, shape (batch, time, units)
+        ``h[:, t]`` after step ``t``; ``h[:, -1]`` is what a ``GRU`` returns by default.
+    cache : GRUCache
+        For :func:`gru_backward`.
+    """
+    x, kernel, recurrent_kernel, reset_after, h0, mask = _check(
+        "gru_forward_naive()", x, kernel, recurrent_kernel, bias, reset_after, h0, mask)
+    act = _activation(activation, "gru_forward_naive()")
+    ract = _activation(recurrent_activation, "gru_forward_naive()")
+    batch, time, _ = x.shape
+    units = recurrent_kernel.shape[0]
+    h = np.zeros((batch, time, units), dtype=h0.dtype)
+    recurrent_h = np.zeros_like(h)
+    gates = np.zeros((batch, time, 3 * units), dtype=h0.dtype)
+    for n in range(batch):
+        h_prev = h0[n]
+        for t in range(time):
+            step = gru_step(x[n, t], h_prev, kernel, recurrent_kernel, bias, act, ract,
+                            reset_after)
+            gates[n, t], recurrent_h[n, t] = step.gates, step.recurrent_h
+            if mask is None or mask[n, t]:  # a masked step keeps h_{t-1}
+                h_prev = step.h
+            h[n, t] = h_prev
+    return h, GRUCache(x, h0, mask, gates, recurrent_h, h, kernel, recurrent_kernel, act, ract,
+                       reset_after)
+
+
+def gru_forward(x, kernel, recurrent_kernel, bias, activation="tanh",
+                recurrent_activation="sigmoid", reset_after=True, h0=None, mask=None):
+    """All states of a GRU, vectorised over the batch (the layer's version).
+
+    Same parameters, results and equations as :func:`gru_forward_naive`. The input part
+    ``x_t @ kernel + bias`` of every step is one matrix product before the loop; a mask is
+    applied as Keras does, computing the step and keeping the old state where it is False.
+    """
+    x, kernel, recurrent_kernel, reset_after, h0, mask = _check(
+        "gru_forward()", x, kernel, recurrent_kernel, bias, reset_after, h0, mask)
+    act = _activation(activation, "gru_forward()")
+    ract = _activation(recurrent_activation, "gru_forward()")
+    batch, time, features = x.shape
+    u = recurrent_kernel.shape[0]
+    xw = (x.reshape(batch * time, features) @ kernel).reshape(batch, time, 3 * u)
+    if bias is not None:
+        xw += bias[0] if reset_after else bias
+    xw = xw.transpose(1, 0, 2)  # time-major: every step's slice is one contiguous block
+    keep = None if mask is None else mask.T[:, :, None]
+    gates = np.empty((time, batch, 3 * u), dtype=h0.dtype)
+    recurrent_h = np.empty((time, batch, u), dtype=h0.dtype)
+    h = np.empty_like(recurrent_h)
+    h_prev = h0
+    for t in range(time):
+        if reset_after:
+            hw = h_prev @ recurrent_kernel
+            if bias is not None:
+                hw += bias[1]
+        else:
+            hw = h_prev @ recurrent_kernel[:, :2 * u]
+        z = gates[t, :, :u] = ract.forward(xw[t, :, :u] + hw[:, :u])
+        r = gates[t, :, u:2 * u] = ract.forward(xw[t, :, u:2 * u] + hw[:, u:2 * u])
+        if reset_after:
+            recurrent_h[t] = hw[:, 2 * u:]
+            candidate = act.forward(xw[t, :, 2 * u:] + r * recurrent_h[t])
+        else:
+            recurrent_h[t] = (r * h_prev) @ recurrent_kernel[:, 2 * u:]
+            candidate = act.forward(xw[t, :, 2 * u:] + recurrent_h[t])
+        gates[t, :, 2 * u:] = candidate
+        h[t] = z * h_prev + (1 - z) * candidate
+        if keep is not None:
+            h[t] = np.where(keep[t], h[t], h_prev)
+        h_prev = h[t]
+    h, gates, recurrent_h = (a.transpose(1, 0, 2) for a in (h, gates, recurrent_h))
+    return h, GRUCache(x, h0, mask, gates, recurrent_h, h, kernel, recurrent_kernel, act, ract,
+                       reset_after)
+
+
+# ------------------------------------------------------------------------------ backward
+def _check_grad(where: str, cache: GRUCache, grad_h) -> np.ndarray:
+    if not isinstance(cache, GRUCache):
+        raise TypeError(f"{where}: expected the GRUCache that gru_forward returned, "
+                        f"got {type(cache).__name__}")
+    grad_h = np.asarray(grad_h, dtype=cache.h.dtype)
+    if grad_h.shape != cache.h.shape:
+        raise ValueError(f"{where}: expected grad_h of the states' shape {cache.h.shape}, "
+                         f"got shape {grad_h.shape}")
+    return grad_h
+
+
+def gru_backward_naive(grad_h, cache: GRUCache) -> GRUGradients:
+    r"""Backpropagation through time, one example and one step at a time (for reading).
+
+    Parameters
+    ----------
+    grad_h : ndarray, shape (batch, time, units)
+        The gradient of the loss with respect to each ``h_t`` directly.
+    cache : GRUCache
+        From :func:`gru_forward` (or :func:`gru_forward_naive`).
+
+    Returns
+    -------
+    GRUGradients
+
+    Notes
+    -----
+    Going back from ``t = T-1``, ``dh = g_t + δ_{t+1}`` (what arrives directly plus what flows
+    back from step ``t+1``); from ``h_t = z ⊙ h_{t-1} + (1 − z) ⊙ h̃``:
+
+    .. math::
+
+        \frac{\partial J}{\partial z} = dh \odot (h_{t-1} - \tilde h), \quad
+        \frac{\partial J}{\partial \tilde h} = dh \odot (1 - z), \quad
+        \delta_t \mathrel{+}= dh \odot z,
+
+    then through ``tanh`` to the candidate's pre-activation :math:`a_h`; with
+    ``reset_after``, :math:`\partial J/\partial r = \partial J/\partial a_h \odot u` and
+    :math:`\partial J/\partial u = \partial J/\partial a_h \odot r` for the recurrent part
+    :math:`u = h_{t-1} R_h + b'`; without, :math:`\partial J/\partial (r \odot h_{t-1}) =
+    (\partial J/\partial a_h) R_h^\top`, which gives ``dJ/dr`` (times ``h_{t-1}``) and a term
+    of :math:`\delta_t` (times ``r``). ``z`` and ``r`` go through ``σ``; every product with a
+    weight gives, as for the simple RNN, its outer-product term of the weight's gradient and
+    its term of ``dJ/dx_t`` or ``δ_t``. A masked step passes ``dh`` back unchanged.
+    """
+    grad_h = _check_grad("gru_backward_naive()", cache, grad_h)
+    x, h0, mask, gates, recurrent_h, h, kernel, recurrent_kernel, act, ract, reset_after = cache
+    batch, time, _ = x.shape
+    u = h.shape[-1]
+    grad_x = np.zeros(x.shape, dtype=h.dtype)
+    grad_kernel = np.zeros(kernel.shape, dtype=h.dtype)
+    grad_recurrent_kernel = np.zeros(recurrent_kernel.shape, dtype=h.dtype)
+    grad_bias = np.zeros(_bias_shape(u, reset_after), dtype=h.dtype)
+    grad_h_steps, grad_h0 = np.zeros_like(h), np.zeros_like(h0)
+    for n in range(batch):
+        dh_next = np.zeros(u, dtype=h.dtype)
+        for t in reversed(range(time)):
+            h_prev = h[n, t - 1] if t > 0 else h0[n]
+            dh = grad_h_steps[n, t] = grad_h[n, t] + dh_next
+            if mask is not None and not mask[n, t]:  # h_t = h_{t-1}
+                dh_next = dh
+                continue
+            z, r, candidate = np.split(gates[n, t], 3)
+            dz = dh * (h_prev - candidate)            # h_t = z ⊙ h_{t-1} + (1 − z) ⊙ h̃
+            dh_next = dh * z
+            da_h = _grad_z(act, candidate, dh * (1 - z))
+            if reset_after:                           # a_h = x W_xh + b + r ⊙ u
+                dr = da_h * recurrent_h[n, t]
+                du = da_h * r
+            else:                                     # a_h = x W_xh + b + (r ⊙ h_{t-1}) R_h
+                d_reset_h = recurrent_kernel[:, 2 * u:] @ da_h
+                dr = d_reset_h * h_prev
+                dh_next = dh_next + d_reset_h * r
+            da_z, da_r = _grad_z(ract, z, dz), _grad_z(ract, r, dr)
+            da_x = np.concatenate([da_z, da_r, da_h])  # the input part's pre-activations
+            grad_x[n, t] = kernel @ da_x
+            grad_kernel += np.outer(x[n, t], da_x)
+            if reset_after:
+                da_rec = np.concatenate([da_z, da_r, du])
+                grad_recurrent_kernel += np.outer(h_prev, da_rec)
+                dh_next = dh_next + recurrent_kernel @ da_rec
+                grad_bias[0] += da_x
+                grad_bias[1] += da_rec
+            else:
+                grad_recurrent_kernel[:, :2 * u] += np.outer(h_prev, da_x[:2 * u])
+                grad_recurrent_kernel[:, 2 * u:] += np.outer(r * h_prev, da_h)
+                dh_next = dh_next + recurrent_kernel[:, :2 * u] @ da_x[:2 * u]
+                grad_bias += da_x
+        grad_h0[n] = dh_next
+    return GRUGradients(grad_x, grad_kernel, grad_recurrent_kernel, grad_bias, grad_h0,
+                        grad_h_steps)
+
+
+def gru_backward(grad_h, cache: GRUCache) -> GRUGradients:
+    """Backpropagation through time, vectorised over the batch (the layer's version).
+
+    Same parameters, result and formulas as :func:`gru_backward_naive`. Only the recursion
+    needs the loop; the weight and input gradients are computed after it, one matrix product
+    each, from the pre-activation gradients of every step.
+    """
+    grad_h = _check_grad("gru_backward()", cache, grad_h)
+    x, h0, mask, gates, recurrent_h, h, kernel, recurrent_kernel, act, ract, reset_after = cache
+    batch, time, features = x.shape
+    u = h.shape[-1]
+    grad_h_tm, gates_tm, rec_tm = (a.transpose(1, 0, 2) for a in (grad_h, gates, recurrent_h))
+    h_prev_tm = np.concatenate([h0[None], h.transpose(1, 0, 2)[:-1]])
+    keep = None if mask is None else mask.T[:, :, None].astype(h.dtype)
+    da_x = np.empty((time, batch, 3 * u), dtype=h.dtype)   # input part's pre-activations
+    da_rec = np.empty_like(da_x)                           # recurrent part's (reset_after)
+    grad_h_steps = np.empty((time, batch, u), dtype=h.dtype)
+    kernel_z_r_t, kernel_h_t = recurrent_kernel[:, :2 * u].T, recurrent_kernel[:, 2 * u:].T
+    dh_next = np.zeros_like(h0)
+    for t in range(time - 1, -1, -1):
+        dh = grad_h_steps[t] = grad_h_tm[t] + dh_next
+        if keep is not None:  # masked examples pass dh straight back
+            dh = dh * keep[t]
+        z, r, candidate = gates_tm[t, :, :u], gates_tm[t, :, u:2 * u], gates_tm[t, :, 2 * u:]
+        dh_next = dh * z
+        da_h = da_x[t, :, 2 * u:] = _grad_z(act, candidate, dh * (1 - z))
+        if reset_after:
+            dr = da_h * rec_tm[t]
+            da_rec[t, :, 2 * u:] = da_h * r
+        else:
+            d_reset_h = da_h @ kernel_h_t
+            dr = d_reset_h * h_prev_tm[t]
+            dh_next += d_reset_h * r
+        da_x[t, :, :u] = _grad_z(ract, z, dh * (h_prev_tm[t] - candidate))
+        da_x[t, :, u:2 * u] = _grad_z(ract, r, dr)
+        if reset_after:
+            da_rec[t, :, :2 * u] = da_x[t, :, :2 * u]
+            dh_next += da_rec[t] @ recurrent_kernel.T
+        else:
+            dh_next += da_x[t, :, :2 * u] @ kernel_z_r_t
+        if keep is not None:
+            dh_next += grad_h_steps[t] * (1 - keep[t])
+    rows = batch * time
+    da_x_rows = da_x.transpose(1, 0, 2).reshape(rows, 3 * u)
+    h_prev_rows = h_prev_tm.transpose(1, 0, 2).reshape(rows, u)
+    if reset_after:
+        da_rec_rows = da_rec.transpose(1, 0, 2).reshape(rows, 3 * u)
+        grad_recurrent_kernel = h_prev_rows.T @ da_rec_rows
+        grad_bias = np.stack([da_x_rows.sum(axis=0), da_rec_rows.sum(axis=0)])
+    else:
+        reset_h_rows = (gates[:, :, u:2 * u] * h_prev_tm.transpose(1, 0, 2)).reshape(rows, u)
+        grad_recurrent_kernel = np.concatenate([h_prev_rows.T @ da_x_rows[:, :2 * u],
+                                                reset_h_rows.T @ da_x_rows[:, 2 * u:]], axis=1)
+        grad_bias = da_x_rows.sum(axis=0)
+    return GRUGradients(
+        grad_x=(da_x_rows @ kernel.T).reshape(batch, time, features),
+        grad_kernel=x.reshape(rows, features).T @ da_x_rows,
+        grad_recurrent_kernel=grad_recurrent_kernel, grad_bias=grad_bias, grad_h0=dh_next,
+        grad_h_steps=grad_h_steps.transpose(1, 0, 2))
+
+
+# ------------------------------------------------------------------------------ the layer
+class GRU(RecurrentLayer):
+    r"""Gated recurrent unit layer, Keras's ``GRU``.
+
+    Parameters
+    ----------
+    units : int
+        Size of the hidden state.
+    activation, recurrent_activation : str or None
+        Keras names of ``tanh`` (candidate) and ``σ`` (the gates).
+    use_bias : bool
+    kernel_initializer, recurrent_initializer, bias_initializer : str or callable
+        Keras's defaults: ``glorot_uniform``, ``orthogonal``, ``zeros``.
+    kernel_regularizer, recurrent_regularizer, bias_regularizer : None, str or Regularizer
+    return_sequences, return_state, go_backwards : bool
+        As in Keras (see :class:`~dlcourse.scratch.lstm.RecurrentLayer`).
+    reset_after : bool
+        Keras's default ``True``: the reset gate after the recurrent product, ``bias``
+        ``(2, 3·units)``; ``False``: before it, ``bias`` ``(3·units,)`` (see the module).
+    name : str, optional
+    seed : int, optional
+        Seed of the weight initialisation.
+    dtype : str or numpy dtype, optional
+        The floating-point dtype it computes in; by default its first input's.
+    """
+
+    n_gates = 3
+    state_names = ("h",)
+
+    def __init__(self, units: int, activation: str | None = "tanh",
+                 recurrent_activation: str | None = "sigmoid", use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, return_sequences: bool = False,
+                 return_state: bool = False, go_backwards: bool = False,
+                 reset_after: bool = True, name: str | None = None, seed: int | None = None,
+                 dtype=None):
+        reset_after = check_bool(reset_after, "reset_after", self._owner(name))
+        super().__init__(units, activation, recurrent_activation, use_bias, kernel_initializer,
+                         recurrent_initializer, bias_initializer, kernel_regularizer,
+                         recurrent_regularizer, bias_regularizer, return_sequences,
+                         return_state, go_backwards, name, seed, dtype)
+        self.reset_after = reset_after
+
+    def _bias_shape(self) -> tuple:
+        return _bias_shape(self.units, self.reset_after)
+
+    def _run(self, x, mask, initial_state):
+        h0 = initial_state[0] if initial_state else None
+        h, cache = gru_forward(x, self.params["kernel"], self.params["recurrent_kernel"],
+                               self.params.get("bias"), self.activation,
+                               self.recurrent_activation, self.reset_after, h0, mask)
+        return h, [h[:, -1]], cache
+
+    def _run_backward(self, grad_h, grad_states, cache):
+        grads = gru_backward(grad_h, cache)
+        return grads, [grads.grad_h0]
