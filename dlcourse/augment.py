@@ -10,13 +10,15 @@ collecting a single new example. Each transformation comes twice:
   :func:`augment` which chains them, drawing its parameters from a seeded generator.
 
 Images are ``(n, height, width)`` or ``(n, height, width, channels)`` (channels last, as Keras),
-of any numeric dtype; every function returns a new array of the same shape and dtype (integer
-images are rounded and clipped to their dtype's range), and never modifies its input. Pixels that
-come from outside the image are the background value 0, as in MNIST.
+of any integer or floating-point dtype (not boolean or complex), finite; every function returns
+a new array of the same shape and dtype (integer images are rounded and clipped to their dtype's
+range), and never modifies its input. Pixels that come from outside the image are the
+background value 0, as in MNIST.
 
 Seeds: ``seed`` may be an int (the same result every time), a ``numpy.random.Generator`` (drawn
 from, so successive calls differ yet repeat from run to run) or None (the generator of
-:func:`dlcourse.scratch.set_random_seed`).
+:func:`dlcourse.scratch.set_random_seed`). Every argument is checked before the first draw, so
+a call that is refused leaves the generator as it was.
 """
 
 from __future__ import annotations
@@ -26,46 +28,49 @@ import numbers
 import numpy as np
 
 from dlcourse.scratch.base import get_rng
+from dlcourse.validation import check_array, check_int, check_number, check_seed
 
 __all__ = ["add_noise", "augment", "random_rotation", "random_shift", "rotate", "shift"]
 
+# The largest max_shift: a million pixels (a move of a whole image or more empties it anyway).
+_MAX_SHIFT = 1_000_000
+
 
 # ------------------------------------------------------------------------------- helpers
-def _check_images(images, func: str) -> np.ndarray:
-    if isinstance(images, (list, tuple)):
-        images = np.asarray(images)
-    if not isinstance(images, np.ndarray):
-        raise TypeError(f"{func}(): expected images as a NumPy array, got {type(images).__name__}")
-    if images.dtype == object or not (np.issubdtype(images.dtype, np.number)
-                                      and not np.issubdtype(images.dtype, np.complexfloating)):
-        raise TypeError(f"{func}(): expected numeric images, got dtype {images.dtype}")
+def _check_images(images, owner: str) -> np.ndarray:
+    """A batch of images: real numbers, finite, ``(n, height, width[, channels])``."""
+    images = check_array(images, "images", owner)
     if images.ndim not in (3, 4):
-        raise ValueError(f"{func}(): expected images of shape (n, height, width) or "
+        raise ValueError(f"{owner}: images must have shape (n, height, width) or "
                          f"(n, height, width, channels), got shape {images.shape}")
-    if np.issubdtype(images.dtype, np.floating) and not np.isfinite(images).all():
-        raise ValueError(f"{func}(): the images contain NaN or infinite values")
+    if 0 in images.shape[1:]:
+        raise ValueError(f"{owner}: images must be at least 1 pixel high and wide (and have a "
+                         f"channel), got shape {images.shape}")
     return images
 
 
-def _per_image(values, n: int, name: str, func: str) -> np.ndarray:
+def _per_image(values, n: int, name: str, owner: str) -> np.ndarray:
     """``values`` (a number or one per image) as a float array of shape ``(n,)``."""
-    array = np.asarray(values, dtype=np.float64) if not isinstance(values, np.ndarray) \
-        else values.astype(np.float64)
+    array = check_array(values, name, owner).astype(np.float64)
     if array.ndim == 0:
         array = np.full(n, float(array))
     if array.shape != (n,):
-        raise ValueError(f"{func}(): {name} must be a number or one value per image, shape "
+        raise ValueError(f"{owner}: {name} must be a number or one value per image, shape "
                          f"({n},), got shape {array.shape}")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{func}(): {name} contains NaN or infinite values")
     return array
 
 
-def _check_amount(value, name: str, func: str) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
-            or not 0 <= value < np.inf:
-        raise ValueError(f"{func}(): {name} must be a finite number >= 0, got {value!r}")
-    return float(value)
+def _check_clip(clip, owner: str) -> tuple[float, float] | None:
+    """None, or ``(low, high)``: two finite numbers with ``low < high``."""
+    if clip is None:
+        return None
+    if isinstance(clip, (str, bytes)) or not isinstance(clip, (tuple, list)) or len(clip) != 2:
+        raise TypeError(f"{owner}: clip must be None or a pair (low, high), got {clip!r}")
+    low = check_number(clip[0], "clip[0] (low)", owner)
+    high = check_number(clip[1], "clip[1] (high)", owner)
+    if not low < high:
+        raise ValueError(f"{owner}: clip must be (low, high) with low < high, got {clip!r}")
+    return low, high
 
 
 def _as_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -76,12 +81,15 @@ def _as_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return values.astype(dtype, copy=False)
 
 
-def _rng(seed) -> np.random.Generator:
+def _rng(seed, owner: str) -> np.random.Generator:
+    """The generator ``seed`` stands for (see the module's notes); checked, nothing drawn."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
-        return get_rng(None if seed is None else int(seed))
-    raise TypeError(f"seed must be an int, a numpy.random.Generator or None, got {seed!r}")
+    if seed is not None and (isinstance(seed, (bool, np.bool_))
+                             or not isinstance(seed, numbers.Integral)):
+        raise TypeError(f"{owner}: seed must be an integer >= 0, a numpy.random.Generator or "
+                        f"None, got {seed!r} ({type(seed).__name__})")
+    return get_rng(check_seed(seed, owner))
 
 
 # ------------------------------------------------------------------------------- shifts
@@ -99,14 +107,18 @@ def shift(images, dy, dx) -> np.ndarray:
     ndarray, same shape and dtype as ``images``
         ``out[k, i, j] = images[k, i - dy[k], j - dx[k]]`` where that pixel exists, else 0.
     """
-    images = _check_images(images, "shift")
+    owner = "shift()"
+    images = _check_images(images, owner)
     n, height, width = images.shape[:3]
-    dy = _per_image(dy, n, "dy", "shift")
-    dx = _per_image(dx, n, "dx", "shift")
-    if not (np.all(dy == np.round(dy)) and np.all(dx == np.round(dx))):
-        raise ValueError("shift(): dy and dx must be whole numbers of pixels "
-                         "(use rotate() or your own interpolation for sub-pixel moves)")
-    dy, dx = dy.astype(np.int64), dx.astype(np.int64)
+    dy = _per_image(dy, n, "dy", owner)
+    dx = _per_image(dx, n, "dx", owner)
+    for name, values in (("dy", dy), ("dx", dx)):
+        if not np.all(values == np.round(values)):
+            raise ValueError(f"{owner}: {name} must be whole numbers of pixels (use rotate() or "
+                             f"your own interpolation for sub-pixel moves), got {values}")
+    # A move of a whole image or more empties it: clipped there, any size fits in an int64.
+    dy = np.clip(dy, -height, height).astype(np.int64)
+    dx = np.clip(dx, -width, width).astype(np.int64)
     out = np.zeros_like(images)
     for k in range(n):  # a slice copy per image: cheaper than any fancy indexing
         sy, sx = int(dy[k]), int(dx[k])
@@ -125,7 +137,7 @@ def random_shift(images, max_shift: int = 2, seed=None) -> np.ndarray:
     Parameters
     ----------
     images : array of shape (n, height, width) or (n, height, width, channels)
-    max_shift : int >= 0
+    max_shift : int in [0, 1000000]
         The largest move, in pixels, along each axis.
     seed : int, numpy.random.Generator or None
         See the module's notes.
@@ -134,12 +146,10 @@ def random_shift(images, max_shift: int = 2, seed=None) -> np.ndarray:
     -------
     ndarray, same shape and dtype as ``images``
     """
-    images = _check_images(images, "random_shift")
-    if isinstance(max_shift, (bool, np.bool_)) or not isinstance(max_shift, numbers.Integral) \
-            or max_shift < 0:
-        raise ValueError(f"random_shift(): max_shift must be a whole number of pixels >= 0, "
-                         f"got {max_shift!r}")
-    rng = _rng(seed)
+    owner = "random_shift()"
+    images = _check_images(images, owner)
+    max_shift = check_int(max_shift, "max_shift", owner, minimum=0, maximum=_MAX_SHIFT)
+    rng = _rng(seed, owner)
     offsets = rng.integers(-max_shift, max_shift, size=(2, len(images)), endpoint=True)
     return shift(images, offsets[0], offsets[1])
 
@@ -172,9 +182,10 @@ def rotate(images, degrees) -> np.ndarray:
     and takes the bilinear interpolation of the four pixels around
     ``(r_src, c_src)``, counting pixels outside the image as 0. Multiples of 90° are exact.
     """
-    images = _check_images(images, "rotate")
+    owner = "rotate()"
+    images = _check_images(images, owner)
     n, height, width = images.shape[:3]
-    theta = np.deg2rad(_per_image(degrees, n, "degrees", "rotate"))[:, None, None]
+    theta = np.deg2rad(_per_image(degrees, n, "degrees", owner))[:, None, None]
     r0, c0 = (height - 1) / 2, (width - 1) / 2
     rows, cols = np.meshgrid(np.arange(height) - r0, np.arange(width) - c0, indexing="ij")
     cos, sin = np.cos(theta), np.sin(theta)
@@ -213,7 +224,7 @@ def random_rotation(images, max_degrees: float = 15.0, seed=None) -> np.ndarray:
     Parameters
     ----------
     images : array of shape (n, height, width) or (n, height, width, channels)
-    max_degrees : float >= 0
+    max_degrees : float in [0, 360]
         The largest angle; keep it small for digits (a 6 turned by 180° is a 9).
     seed : int, numpy.random.Generator or None
         See the module's notes.
@@ -222,9 +233,10 @@ def random_rotation(images, max_degrees: float = 15.0, seed=None) -> np.ndarray:
     -------
     ndarray, same shape and dtype as ``images``
     """
-    images = _check_images(images, "random_rotation")
-    max_degrees = _check_amount(max_degrees, "max_degrees", "random_rotation")
-    rng = _rng(seed)
+    owner = "random_rotation()"
+    images = _check_images(images, owner)
+    max_degrees = check_number(max_degrees, "max_degrees", owner, 0, 360)
+    rng = _rng(seed, owner)
     return rotate(images, rng.uniform(-max_degrees, max_degrees, size=len(images)))
 
 
@@ -247,16 +259,14 @@ def add_noise(images, stddev: float, seed=None, clip: tuple[float, float] | None
     -------
     ndarray, same shape and dtype as ``images``
     """
-    images = _check_images(images, "add_noise")
-    stddev = _check_amount(stddev, "stddev", "add_noise")
-    rng = _rng(seed)
+    owner = "add_noise()"
+    images = _check_images(images, owner)
+    stddev = check_number(stddev, "stddev", owner, low=0)
+    clip = _check_clip(clip, owner)
+    rng = _rng(seed, owner)  # drawn from only once everything is checked
     noisy = images.astype(np.float64) + rng.normal(0.0, stddev, size=images.shape)
     if clip is not None:
-        low, high = clip
-        if not low < high:
-            raise ValueError(f"add_noise(): clip must be (low, high) with low < high, "
-                             f"got {clip!r}")
-        noisy = np.clip(noisy, low, high)
+        noisy = np.clip(noisy, *clip)
     return _as_dtype(noisy, images.dtype)
 
 
@@ -268,9 +278,9 @@ def augment(images, max_shift: int = 2, max_degrees: float = 10.0, noise_stddev:
     Parameters
     ----------
     images : array of shape (n, height, width) or (n, height, width, channels)
-    max_shift : int >= 0
+    max_shift : int in [0, 1000000]
         See :func:`random_shift`; 0 skips the shift.
-    max_degrees : float >= 0
+    max_degrees : float in [0, 360]
         See :func:`random_rotation`; 0 skips the rotation.
     noise_stddev : float >= 0
         See :func:`add_noise`; 0 adds no noise.
@@ -292,13 +302,19 @@ def augment(images, max_shift: int = 2, max_degrees: float = 10.0, noise_stddev:
             x_epoch = augment(x_train, seed=rng)
             model.fit(x_epoch, y_train, epochs=1, verbose=0)
     """
-    images = _check_images(images, "augment")
-    rng = _rng(seed)
+    owner = "augment()"
+    images = _check_images(images, owner)
+    max_shift = check_int(max_shift, "max_shift", owner, minimum=0, maximum=_MAX_SHIFT)
+    max_degrees = check_number(max_degrees, "max_degrees", owner, 0, 360)
+    noise_stddev = check_number(noise_stddev, "noise_stddev", owner, low=0)
+    clip = _check_clip(clip, owner)
+    # Everything is checked before the first draw: a refused call leaves a generator as it was.
+    rng = _rng(seed, owner)
     out = images
-    if _check_amount(max_degrees, "max_degrees", "augment") > 0:
+    if max_degrees > 0:
         out = random_rotation(out, max_degrees, seed=rng)
     if max_shift != 0:
         out = random_shift(out, max_shift, seed=rng)
-    if _check_amount(noise_stddev, "noise_stddev", "augment") > 0:
+    if noise_stddev > 0:
         out = add_noise(out, noise_stddev, seed=rng, clip=clip)
     return out.copy() if out is images else out

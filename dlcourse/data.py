@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dlcourse.validation import check_choice, check_int, check_number, check_seed
+
 __all__ = [
     "MNIST_SPLIT_SEED",
     "load_mnist",
@@ -104,15 +106,11 @@ def load_mnist(source: str = "bundled"):
     >>> x_train.shape, x_test.shape
     ((4000, 28, 28), (1000, 28, 28))
     """
+    source = check_choice(source, "source", "load_mnist()", ("bundled", "keras"))
     if source == "bundled":
         x_train, y_train, x_test, y_test = _bundled_split()
         return (x_train.copy(), y_train.copy()), (x_test.copy(), y_test.copy())
-    if source == "keras":
-        return _load_keras_mnist()
-    raise ValueError(
-        f"load_mnist(): source must be 'bundled' (5,000 digits, offline) or 'keras' "
-        f"(70,000 digits, downloads once), got {source!r}"
-    )
+    return _load_keras_mnist()
 
 
 def _load_keras_mnist():
@@ -128,16 +126,6 @@ def _load_keras_mnist():
         ) from err
 
 
-def _check_positive(name: str, value, func: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{func}(): {name} must be a positive integer, got {value!r}")
-
-
-def _check_noise(noise, func: str) -> None:
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"{func}(): noise must be a finite number >= 0, got {noise!r}")
-
-
 def make_spirals(n_per_class: int = 100, n_classes: int = 2, noise: float = 0.2, seed: int = 0):
     """Interleaved spirals in the plane, one arm per class.
 
@@ -147,24 +135,25 @@ def make_spirals(n_per_class: int = 100, n_classes: int = 2, noise: float = 0.2,
 
     Parameters
     ----------
-    n_per_class : int
+    n_per_class : int >= 1
         Points per class.
-    n_classes : int
-        Number of arms K (at least 2).
-    noise : float
+    n_classes : int >= 2
+        Number of arms K.
+    noise : float >= 0
         Standard deviation of the angular noise, in radians.
-    seed : int
-        Seed of the generator; the same arguments give the same points.
+    seed : int >= 0 or None
+        Seed of the generator; the same arguments give the same points (None: fresh ones).
 
     Returns
     -------
     x : float32 array of shape ``(n_per_class * n_classes, 2)``
     y : int64 array of shape ``(n_per_class * n_classes,)``, the class 0..K-1
     """
-    _check_positive("n_per_class", n_per_class, "make_spirals")
-    _check_noise(noise, "make_spirals")
-    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
-        raise ValueError(f"make_spirals(): n_classes must be an integer >= 2, got {n_classes!r}")
+    owner = "make_spirals()"
+    n_per_class = check_int(n_per_class, "n_per_class", owner, minimum=1)
+    n_classes = check_int(n_classes, "n_classes", owner, minimum=2)
+    noise = check_number(noise, "noise", owner, low=0)
+    seed = check_seed(seed, owner)
     rng = np.random.default_rng(seed)
     r = np.tile(np.linspace(0.0, 1.0, n_per_class), n_classes)
     y = np.repeat(np.arange(n_classes), n_per_class)
@@ -179,14 +168,23 @@ def make_moons(n_samples: int = 200, noise: float = 0.1, seed: int = 0):
     Class 0 lies on ``(cos t, sin t)`` and class 1 on ``(1 - cos t, 0.5 - sin t)`` for t in
     [0, π], with Gaussian noise of standard deviation ``noise`` added to both coordinates.
 
+    Parameters
+    ----------
+    n_samples : int >= 1
+    noise : float >= 0
+    seed : int >= 0 or None
+        The same arguments give the same points.
+
     Returns
     -------
     x : float32 array of shape ``(n_samples, 2)``
     y : int64 array of shape ``(n_samples,)`` with values 0 and 1 (half of each, the odd one
         extra in class 0)
     """
-    _check_positive("n_samples", n_samples, "make_moons")
-    _check_noise(noise, "make_moons")
+    owner = "make_moons()"
+    n_samples = check_int(n_samples, "n_samples", owner, minimum=1)
+    noise = check_number(noise, "noise", owner, low=0)
+    seed = check_seed(seed, owner)
     rng = np.random.default_rng(seed)
     n0 = (n_samples + 1) // 2
     n1 = n_samples - n0
@@ -204,14 +202,23 @@ def make_moons(n_samples: int = 200, noise: float = 0.1, seed: int = 0):
 def make_regression_1d(n_samples: int = 200, noise: float = 0.1, seed: int = 0):
     """Noisy samples of ``f(x) = sin(2x) + 0.3 x`` on ``x`` in [-3, 3], a curve no line fits.
 
+    Parameters
+    ----------
+    n_samples : int >= 1
+    noise : float >= 0
+    seed : int >= 0 or None
+        The same arguments give the same points.
+
     Returns
     -------
     x : float32 array of shape ``(n_samples, 1)``, sorted
     y : float32 array of shape ``(n_samples, 1)``, ``f(x)`` plus Gaussian noise of standard
         deviation ``noise``
     """
-    _check_positive("n_samples", n_samples, "make_regression_1d")
-    _check_noise(noise, "make_regression_1d")
+    owner = "make_regression_1d()"
+    n_samples = check_int(n_samples, "n_samples", owner, minimum=1)
+    noise = check_number(noise, "noise", owner, low=0)
+    seed = check_seed(seed, owner)
     rng = np.random.default_rng(seed)
     x = np.sort(rng.uniform(-3.0, 3.0, size=n_samples))
     y = np.sin(2.0 * x) + 0.3 * x + rng.normal(0.0, noise, size=n_samples)
@@ -227,17 +234,27 @@ def make_sine_sequences(
     window starting at a random phase. A forecaster sees ``length`` steps and predicts the next
     (noise-free) value.
 
+    Parameters
+    ----------
+    n_samples, length : int >= 1
+    noise : float >= 0
+    period : float > 0
+        In steps.
+    seed : int >= 0 or None
+        The same arguments give the same sequences.
+
     Returns
     -------
     x : float32 array of shape ``(n_samples, length, 1)``, (batch, time, features) as Keras's
         recurrent layers expect
     y : float32 array of shape ``(n_samples, 1)``, the clean signal at step ``length``
     """
-    _check_positive("n_samples", n_samples, "make_sine_sequences")
-    _check_positive("length", length, "make_sine_sequences")
-    _check_noise(noise, "make_sine_sequences")
-    if not period > 0:
-        raise ValueError(f"make_sine_sequences(): period must be > 0, got {period!r}")
+    owner = "make_sine_sequences()"
+    n_samples = check_int(n_samples, "n_samples", owner, minimum=1)
+    length = check_int(length, "length", owner, minimum=1)
+    noise = check_number(noise, "noise", owner, low=0)
+    period = check_number(period, "period", owner, low=0, low_open=True)
+    seed = check_seed(seed, owner)
     rng = np.random.default_rng(seed)
     start = rng.uniform(0.0, period, size=(n_samples, 1))
     t = start + np.arange(length + 1)[None, :]
@@ -257,17 +274,23 @@ def make_remember_first(
     SimpleRNN (vanishing gradients) and the clearer the advantage of an LSTM or GRU.
     Chance accuracy is ``1 / n_symbols``.
 
+    Parameters
+    ----------
+    n_samples, length : int >= 1
+    n_symbols : int >= 2
+    seed : int >= 0 or None
+        The same arguments give the same sequences.
+
     Returns
     -------
     x : float32 array of shape ``(n_samples, length, n_symbols)``, one-hot symbols
     y : int64 array of shape ``(n_samples,)``, the first symbol of each sequence
     """
-    _check_positive("n_samples", n_samples, "make_remember_first")
-    _check_positive("length", length, "make_remember_first")
-    if isinstance(n_symbols, bool) or not isinstance(n_symbols, (int, np.integer)) or n_symbols < 2:
-        raise ValueError(
-            f"make_remember_first(): n_symbols must be an integer >= 2, got {n_symbols!r}"
-        )
+    owner = "make_remember_first()"
+    n_samples = check_int(n_samples, "n_samples", owner, minimum=1)
+    length = check_int(length, "length", owner, minimum=1)
+    n_symbols = check_int(n_symbols, "n_symbols", owner, minimum=2)
+    seed = check_seed(seed, owner)
     rng = np.random.default_rng(seed)
     symbols = rng.integers(0, n_symbols, size=(n_samples, length))
     x = np.eye(n_symbols, dtype=np.float32)[symbols]

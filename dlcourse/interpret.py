@@ -16,18 +16,91 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlcourse.validation import check_array, check_int, check_number
+
 __all__ = ["occlusion_map", "saliency", "saliency_map"]
 
 
-def _class_indices(class_index, scores: np.ndarray, func: str) -> np.ndarray:
+def _check_class_index(class_index, n: int, owner: str) -> np.ndarray | int | None:
+    """None, one class (an int >= 0) or one per example (``n`` ints >= 0).
+
+    The upper bound, the number of classes, is known only from the model's output: see
+    :func:`_class_indices`.
+    """
+    if class_index is None:
+        return None
+    if np.ndim(class_index) == 0 and not isinstance(class_index, np.ndarray):
+        return check_int(class_index, "class_index", owner, minimum=0)
+    idx = check_array(class_index, "class_index", owner, kind="integer", ndim=(0, 1))
+    if idx.ndim == 1 and idx.shape != (n,):
+        raise ValueError(f"{owner}: class_index must be one class for all or one per example, "
+                         f"shape ({n},), got shape {idx.shape}")
+    if idx.size and idx.min() < 0:
+        raise ValueError(f"{owner}: class_index must hold classes >= 0, got {idx.min()}")
+    return int(idx) if idx.ndim == 0 else idx
+
+
+def _class_indices(class_index, scores: np.ndarray, owner: str) -> np.ndarray:
+    """The class of each example: given (checked against the scores) or the predicted one."""
     n, classes = scores.shape
     if class_index is None:
         return scores.argmax(axis=1)
-    idx = np.broadcast_to(np.asarray(class_index), (n,))
-    if not np.issubdtype(idx.dtype, np.integer) or idx.min() < 0 or idx.max() >= classes:
-        raise ValueError(f"{func}(): class_index must be None (the predicted class) or integers "
-                         f"in 0..{classes - 1}, one or one per example, got {class_index!r}")
-    return idx.astype(np.int64)
+    idx = np.asarray(class_index, dtype=np.int64)
+    if idx.max() >= classes:
+        raise ValueError(f"{owner}: class_index must be in 0..{classes - 1} (the model outputs "
+                         f"{classes} class scores), got {idx.max()}")
+    return np.broadcast_to(idx, (n,))
+
+
+def _check_model(model, owner: str) -> None:
+    """A from-scratch model: with forward() and backward(), and its weights built."""
+    if isinstance(model, type) or not (callable(getattr(model, "forward", None))
+                                       and callable(getattr(model, "backward", None))):
+        what = f"the class {model.__name__}" if isinstance(model, type) \
+            else type(model).__name__
+        raise TypeError(f"{owner}: model must be a dlcourse.scratch.Sequential (with forward "
+                        f"and backward), got {what}; for a Keras model use tf.GradientTape")
+    if getattr(model, "built", True) is False:
+        raise ValueError(f"{owner}: model has no weights yet (it is not built): start it with "
+                         "Input(shape) and train it, or call it on a batch first")
+
+
+def _check_x(model, x, owner: str) -> np.ndarray:
+    """``x`` as a from-scratch model takes it: floating point, finite, a non-empty batch of the
+    model's input shape."""
+    x = check_array(x, "x", owner, kind="float")
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise ValueError(f"{owner}: x must be a non-empty batch (batch, ...), got shape "
+                         f"{x.shape}")
+    model_input = getattr(getattr(model, "input", None), "shape", None)
+    if isinstance(model_input, tuple) and x.shape[1:] != model_input:
+        raise ValueError(f"{owner}: x must have the model's input shape (batch, "
+                         f"{', '.join(map(str, model_input))}), got shape {x.shape}")
+    return x
+
+
+def _check_fill(fill, dtype: np.dtype, owner: str) -> float | int:
+    """A finite number that an image of ``dtype`` can hold exactly (no silent truncation)."""
+    fill = check_number(fill, "fill", owner)
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        if fill != int(fill) or not info.min <= fill <= info.max:
+            raise ValueError(f"{owner}: fill must be an integer in [{info.min}, {info.max}] for "
+                             f"an image of dtype {dtype} (it would be truncated), got {fill!r}")
+        return int(fill)
+    return fill
+
+
+def _saliency(model, x, class_index, owner: str) -> np.ndarray:
+    """:func:`saliency` once its arguments are checked."""
+    scores = model.forward(x, training=False)
+    if scores.ndim != 2:
+        raise ValueError(f"{owner}: the model must output (batch, classes), got shape "
+                         f"{scores.shape}")
+    idx = _class_indices(class_index, scores, owner)
+    grad_scores = np.zeros_like(scores)
+    grad_scores[np.arange(len(scores)), idx] = 1.0
+    return model.backward(grad_scores)
 
 
 def saliency(model, x, class_index=None) -> np.ndarray:
@@ -57,17 +130,11 @@ def saliency(model, x, class_index=None) -> np.ndarray:
     :math:`\partial s_{c_n}(x_n) / \partial x_n`. The weights' gradients are filled as a side
     effect and not used.
     """
-    if not hasattr(model, "backward"):
-        raise TypeError(f"saliency(): expected a dlcourse.scratch.Sequential (with backward), got "
-                        f"{type(model).__name__}; for a Keras model use tf.GradientTape")
-    scores = model.forward(x, training=False)
-    if scores.ndim != 2:
-        raise ValueError(f"saliency(): the model must output (batch, classes), got shape "
-                         f"{scores.shape}")
-    idx = _class_indices(class_index, scores, "saliency")
-    grad_scores = np.zeros_like(scores)
-    grad_scores[np.arange(len(scores)), idx] = 1.0
-    return model.backward(grad_scores)
+    owner = "saliency()"
+    _check_model(model, owner)
+    x = _check_x(model, x, owner)
+    class_index = _check_class_index(class_index, len(x), owner)
+    return _saliency(model, x, class_index, owner)
 
 
 def saliency_map(model, x, class_index=None) -> np.ndarray:
@@ -83,11 +150,15 @@ def saliency_map(model, x, class_index=None) -> np.ndarray:
     array of shape ``(batch, height, width)``
         The largest absolute gradient over the channels at each pixel.
     """
-    grad = saliency(model, x, class_index)
-    if grad.ndim != 4:
-        raise ValueError(f"saliency_map(): expected images (batch, height, width, channels), "
-                         f"got shape {grad.shape}; use saliency() for other inputs")
-    return np.abs(grad).max(axis=-1)
+    owner = "saliency_map()"
+    _check_model(model, owner)
+    x = check_array(x, "x", owner, kind="float")
+    if x.ndim != 4:
+        raise ValueError(f"{owner}: x must be images (batch, height, width, channels), got "
+                         f"shape {x.shape}; use saliency() for other inputs")
+    x = _check_x(model, x, owner)
+    class_index = _check_class_index(class_index, len(x), owner)
+    return np.abs(_saliency(model, x, class_index, owner)).max(axis=-1)
 
 
 def occlusion_map(model, image, class_index, patch_size: int = 4, stride: int = 2,
@@ -100,15 +171,16 @@ def occlusion_map(model, image, class_index, patch_size: int = 4, stride: int = 
         A from-scratch ``Sequential`` or a Keras model, outputting class scores (logits).
     image : float array of shape ``(height, width, channels)``
         One image, as the model takes it (without the batch axis).
-    class_index : int
+    class_index : int >= 0
         The class whose score is watched.
-    patch_size : int
-        Side of the square patch.
-    stride : int
+    patch_size : int >= 1
+        Side of the square patch, at most the image's smaller side.
+    stride : int >= 1
         Step between two patch positions.
     fill : float
-        The value written over the patch (0, the background of MNIST, by default).
-    batch_size : int
+        The value written over the patch (0, the background of MNIST, by default); for an
+        integer image, an integer its dtype can hold.
+    batch_size : int >= 1
         Occluded copies predicted at once.
 
     Returns
@@ -125,17 +197,26 @@ def occlusion_map(model, image, class_index, patch_size: int = 4, stride: int = 
     and no backward pass, so it also explains models whose gradient is unavailable or
     uninformative (saturated units, piecewise-constant models).
     """
-    image = np.asarray(image)
+    owner = "occlusion_map()"
+    if isinstance(model, type) or not callable(getattr(model, "predict", None)):
+        what = f"the class {model.__name__}" if isinstance(model, type) \
+            else type(model).__name__
+        raise TypeError(f"{owner}: model must have a predict() method (a from-scratch "
+                        f"Sequential or a Keras model), got {what}")
+    image = check_array(image, "image", owner)
     if image.ndim != 3:
-        raise ValueError(f"occlusion_map(): expected one image (height, width, channels), got "
-                         f"shape {image.shape}")
+        raise ValueError(f"{owner}: image must be one image (height, width, channels), without "
+                         f"the batch axis, got shape {image.shape}")
     height, width = image.shape[:2]
-    for name, value in (("patch_size", patch_size), ("stride", stride)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"occlusion_map(): {name} must be a positive integer, got {value!r}")
+    class_index = check_int(class_index, "class_index", owner, minimum=0)
+    patch_size = check_int(patch_size, "patch_size", owner, minimum=1)
+    stride = check_int(stride, "stride", owner, minimum=1)
+    batch_size = check_int(batch_size, "batch_size", owner, minimum=1)
+    fill = _check_fill(fill, image.dtype, owner)
     if patch_size > min(height, width):
-        raise ValueError(f"occlusion_map(): patch_size {patch_size} is larger than the image "
-                         f"{height} x {width}")
+        raise ValueError(f"{owner}: patch_size must be at most {min(height, width)}, the "
+                         f"smaller side of the image {height} x {width}; got {patch_size}, "
+                         "larger than the image")
     out_h = (height - patch_size) // stride + 1
     out_w = (width - patch_size) // stride + 1
     occluded = np.repeat(image[None], out_h * out_w, axis=0)
@@ -146,7 +227,13 @@ def occlusion_map(model, image, class_index, patch_size: int = 4, stride: int = 
     scores = model.predict(np.concatenate([image[None], occluded]), batch_size=batch_size,
                            verbose=0)
     scores = np.asarray(scores)
-    if scores.ndim != 2 or not 0 <= class_index < scores.shape[1]:
-        raise ValueError(f"occlusion_map(): class_index must be in 0..{scores.shape[-1] - 1} "
-                         f"for outputs of shape {scores.shape}, got {class_index!r}")
+    if scores.ndim != 2 or len(scores) != len(occluded) + 1:
+        raise ValueError(f"{owner}: the model must output class scores (batch, classes), one "
+                         f"row per image, got shape {scores.shape} for {len(occluded) + 1} "
+                         "images")
+    if not np.isfinite(scores).all():
+        raise ValueError(f"{owner}: the model's scores contain NaN or infinite values")
+    if class_index >= scores.shape[1]:
+        raise ValueError(f"{owner}: class_index must be in 0..{scores.shape[1] - 1} (the model "
+                         f"outputs {scores.shape[1]} class scores), got {class_index}")
     return (scores[0, class_index] - scores[1:, class_index]).reshape(out_h, out_w)

@@ -11,11 +11,15 @@ The functions here follow three rules:
 
 :func:`median_time` times one function; :func:`compare_times` times several in turns. Both take a
 ``clock`` argument (``time.perf_counter`` by default) so that tests can pass a fake one.
-Only the standard library is used: importing this module imports neither NumPy nor TensorFlow.
+Only the standard library is used: importing this module imports neither NumPy nor TensorFlow
+(which is why its argument checks do not use :mod:`dlcourse.validation`, which imports NumPy;
+they phrase their messages the same way). Every argument is checked before the first call.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 import statistics
 import time
 from collections.abc import Callable, Mapping
@@ -49,10 +53,45 @@ class Timing(NamedTuple):
         return (max(self.times) - min(self.times)) / self.median if self.median > 0 else 0.0
 
 
-def _check_counts(repeat, warmup, number, owner: str) -> None:
-    for name, value, low in (("repeat", repeat, 1), ("warmup", warmup, 0), ("number", number, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{owner}: {name} must be an int >= {low}, got {value!r}")
+def _check_count(value, name: str, owner: str, minimum: int) -> int:
+    """``value`` as an int >= ``minimum``; the message of :func:`dlcourse.validation.check_int`.
+
+    A float such as ``5.0`` is refused (TypeError), as a bool is; a count below ``minimum`` is
+    a ValueError.
+    """
+    bound = " >= 1" if minimum == 1 else f" >= {minimum}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{owner}: {name} must be an integer{bound}, got {value!r} "
+                        f"({type(value).__name__})")
+    if value < minimum:
+        raise ValueError(f"{owner}: {name} must be an integer{bound}, got {value!r}")
+    return int(value)
+
+
+def _check_callable(fn, name: str, owner: str) -> None:
+    if not callable(fn):
+        raise TypeError(f"{owner}: {name} must be a function of no argument, got {fn!r} "
+                        f"({type(fn).__name__})")
+
+
+def _check_reading(now, owner: str) -> float:
+    """A reading of ``clock``: a finite real number of seconds."""
+    if isinstance(now, bool) or not isinstance(now, numbers.Real) or not math.isfinite(now):
+        raise TypeError(f"{owner}: clock must return the time in seconds as a finite number, "
+                        f"got {now!r}")
+    return now
+
+
+def _time_calls(fn, number: int, clock, owner: str) -> float:
+    start = clock()
+    for _ in range(number):
+        fn()
+    end = clock()  # the readings are checked outside the timed interval
+    elapsed = _check_reading(end, owner) - _check_reading(start, owner)
+    if elapsed < 0:
+        raise ValueError(f"{owner}: clock went backwards ({elapsed:g} s): use a monotonic clock "
+                         "such as time.perf_counter")
+    return elapsed / number
 
 
 def time_calls(fn: Callable[[], object], number: int = 1,
@@ -63,21 +102,21 @@ def time_calls(fn: Callable[[], object], number: int = 1,
     ----------
     fn : callable
         Called with no argument; its result is discarded.
-    number : int
+    number : int >= 1
         Calls per measurement: several for a function too quick for the clock to resolve.
     clock : callable
-        Returns the current time in seconds.
+        Returns the current time in seconds (monotonic: it never goes backwards).
 
     Returns
     -------
     float
         ``(clock after − clock before) / number``.
     """
-    _check_counts(1, 0, number, "time_calls()")
-    start = clock()
-    for _ in range(number):
-        fn()
-    return (clock() - start) / number
+    owner = "time_calls()"
+    _check_callable(fn, "fn", owner)
+    number = _check_count(number, "number", owner, minimum=1)
+    _check_callable(clock, "clock", owner)
+    return _time_calls(fn, number, clock, owner)
 
 
 def median_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1, number: int = 1,
@@ -115,7 +154,9 @@ def median_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1, numb
     >>> median_time(lambda: a @ a, repeat=3).median > 0
     True
     """
-    return compare_times({"fn": fn}, repeat, warmup, number, clock)["fn"]
+    owner = "median_time()"
+    _check_callable(fn, "fn", owner)
+    return _compare_times({"fn": fn}, repeat, warmup, number, clock, owner)["fn"]
 
 
 def compare_times(functions: Mapping[str, Callable[[], object]], repeat: int = 5,
@@ -150,26 +191,37 @@ def compare_times(functions: Mapping[str, Callable[[], object]], repeat: int = 5
     both sides, and neither always runs right after the other (which can warm or evict its
     caches).
     """
+    owner = "compare_times()"
+    if not isinstance(functions, Mapping):
+        raise TypeError(f"{owner}: functions must be a dict of name → function, e.g. "
+                        f"{{'scratch': f, 'tensorflow': g}}, got {type(functions).__name__}")
     if not functions:
-        raise ValueError("compare_times(): expected at least one function to time")
+        raise ValueError(f"{owner}: functions must hold at least one function to time, got none")
+    for name, fn in functions.items():
+        _check_callable(fn, f"functions[{name!r}]", owner)
+    return _compare_times(functions, repeat, warmup, number, clock, owner)
+
+
+def _compare_times(functions: Mapping, repeat, warmup, number, clock,
+                   owner: str) -> dict[str, Timing]:
+    """:func:`compare_times` once ``functions`` is checked; checks the other arguments."""
     names = list(functions)
+    repeat = _check_count(repeat, "repeat", owner, minimum=1)
+    warmup = _check_count(warmup, "warmup", owner, minimum=0)
     if isinstance(number, Mapping):
         if set(number) != set(names):
-            raise ValueError(f"compare_times(): number must give a count for each of {names}, "
-                             f"got one for {list(number)}")
-        numbers = dict(number)
+            raise ValueError(f"{owner}: number must give a count for each of {names}, got one "
+                             f"for {list(number)}")
+        counts = {name: _check_count(number[name], f"number[{name!r}]", owner, minimum=1)
+                  for name in names}
     else:
-        numbers = dict.fromkeys(names, number)
-    for name in names:
-        _check_counts(repeat, warmup, numbers[name], "compare_times()")
-        if not callable(functions[name]):
-            raise TypeError(f"compare_times(): {name!r} is not callable, got "
-                            f"{type(functions[name]).__name__}")
+        counts = dict.fromkeys(names, _check_count(number, "number", owner, minimum=1))
+    _check_callable(clock, "clock", owner)
     for _ in range(warmup):
         for name in names:
             functions[name]()
     times: dict[str, list[float]] = {name: [] for name in names}
     for r in range(repeat):
         for name in (names if r % 2 == 0 else reversed(names)):
-            times[name].append(time_calls(functions[name], numbers[name], clock))
+            times[name].append(_time_calls(functions[name], counts[name], clock, owner))
     return {name: Timing(statistics.median(times[name]), tuple(times[name])) for name in names}

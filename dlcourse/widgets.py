@@ -18,14 +18,42 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from dlcourse.plotting import _check_ax, plot_decision_boundary
+from dlcourse.scratch.activations import names as activation_names
 from dlcourse.scratch.core import Dense
 from dlcourse.scratch.losses import SparseCategoricalCrossentropy
 from dlcourse.scratch.model import Input, Sequential
 from dlcourse.scratch.optimizers import Adam
+from dlcourse.validation import check_array, check_choice, check_int, check_number, check_seed
 
 __all__ = ["BoundaryExplorer", "build_mlp_classifier"]
 
 _SETTINGS = ("width", "depth", "activation")
+
+# Bounds that keep one call from running for hours on two-dimensional points: units per
+# hidden layer, hidden layers, training epochs, panels of one grid.
+_MAX_WIDTH = 4096
+_MAX_DEPTH = 64
+_MAX_EPOCHS = 100_000
+_MAX_PANELS = 100
+
+
+def _check_setting(width, depth, activation, owner: str) -> tuple[int, int, str]:
+    """One setting of the explorer: ``width`` and ``depth`` ints, ``activation`` a Keras name."""
+    width = check_int(width, "width", owner, minimum=1, maximum=_MAX_WIDTH)
+    depth = check_int(depth, "depth", owner, minimum=0, maximum=_MAX_DEPTH)
+    activation = check_choice(activation, "activation", owner, activation_names())
+    return width, depth, activation
+
+
+def _check_list(values, name: str, owner: str) -> list:
+    """A non-empty list or tuple (not a string, which would be a list of letters)."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)) \
+            or np.ndim(values) != 1:
+        raise TypeError(f"{owner}: {name} must be a list of values, got {values!r}")
+    if len(values) == 0:
+        raise ValueError(f"{owner}: {name} must hold at least one value, got none")
+    return list(values)
 
 
 def build_mlp_classifier(n_features: int, n_classes: int, width: int, depth: int,
@@ -34,34 +62,47 @@ def build_mlp_classifier(n_features: int, n_classes: int, width: int, depth: int
 
     Parameters
     ----------
-    n_features : int
+    n_features : int >= 1
         Size of one input example.
-    n_classes : int
+    n_classes : int >= 2
         Number of classes, the size of the output (logits).
-    width : int
+    width : int in [1, 4096]
         Units of every hidden layer.
-    depth : int
+    depth : int in [0, 64]
         Number of hidden layers; 0 gives a linear classifier (softmax regression).
     activation : str
         Keras name of the hidden layers' activation (``"relu"``, ``"tanh"``, ``"sigmoid"``).
-    seed : int
+    seed : int >= 0 or None
         Hidden layer ``i`` is initialised with seed ``seed + i`` and the output layer with
-        ``seed + depth``, so the same arguments give the same initial weights.
+        ``seed + depth``, so the same arguments give the same initial weights (None: drawn
+        from the generator of :func:`dlcourse.scratch.set_random_seed`).
 
     Returns
     -------
     Sequential
         Built (it starts with an ``Input``), not compiled.
     """
-    for name, value, low in (("width", width, 1), ("depth", depth, 0)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"build_mlp_classifier(): {name} must be an integer >= {low}, "
-                             f"got {value!r}")
+    owner = "build_mlp_classifier()"
+    n_features = check_int(n_features, "n_features", owner, minimum=1)
+    n_classes = check_int(n_classes, "n_classes", owner, minimum=2)
+    width, depth, activation = _check_setting(width, depth, activation, owner)
+    seed = check_seed(seed, owner)
     layers = [Input((n_features,))]
-    layers += [Dense(int(width), activation=activation, seed=seed + i, name=f"hidden_{i}")
+    layers += [Dense(width, activation=activation, seed=None if seed is None else seed + i,
+                     name=f"hidden_{i}")
                for i in range(depth)]
-    layers.append(Dense(n_classes, seed=seed + depth, name="logits"))
+    layers.append(Dense(n_classes, seed=None if seed is None else seed + depth, name="logits"))
     return Sequential(layers, name=f"mlp_{width}x{depth}_{activation}")
+
+
+def _check_varied(spec, name: str, owner: str) -> tuple[str, list]:
+    """``(setting name, values)``: the setting that varies along the rows or the columns."""
+    if isinstance(spec, (str, bytes)) or not isinstance(spec, (tuple, list)) or len(spec) != 2:
+        raise TypeError(f"{owner}: {name} must be a pair (setting, values), e.g. "
+                        f"('depth', [1, 2, 3]), got {spec!r}")
+    setting, values = spec
+    setting = check_choice(setting, f"{name}[0]", owner, _SETTINGS)
+    return setting, _check_list(values, f"{name}[1]", owner)
 
 
 class BoundaryExplorer:
@@ -75,14 +116,14 @@ class BoundaryExplorer:
     Parameters
     ----------
     x : array of shape ``(n, 2)``
-        The points.
+        The points (finite).
     y : int array of shape ``(n,)``
         Their classes, ``0 .. K-1``.
-    epochs : int
+    epochs : int in [1, 100000]
         Full-batch gradient steps per model.
-    learning_rate : float
+    learning_rate : float > 0
         Adam's step size.
-    seed : int
+    seed : int >= 0
         Seed of every model's initial weights.
 
     Examples
@@ -95,20 +136,24 @@ class BoundaryExplorer:
     """
 
     def __init__(self, x, y, epochs: int = 400, learning_rate: float = 0.02, seed: int = 0):
-        x = np.asarray(x, dtype=np.float32)
-        y = np.asarray(y)
-        if x.ndim != 2 or x.shape[1] != 2:
-            raise ValueError(f"BoundaryExplorer: expected points of shape (n, 2), got {x.shape}")
-        if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
-            raise ValueError(f"BoundaryExplorer: expected {len(x)} integer classes >= 0 of "
-                             f"shape ({len(x)},), got shape {y.shape} and dtype {y.dtype}")
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise ValueError(f"BoundaryExplorer: epochs must be a positive integer, got {epochs!r}")
-        self.x, self.y = x, y.astype(np.int64)
+        owner = "BoundaryExplorer"
+        x = check_array(x, "x", owner)
+        if x.ndim != 2 or x.shape[1] != 2 or len(x) == 0:
+            raise ValueError(f"{owner}: x must be points of shape (n, 2), n >= 1, got shape "
+                             f"{x.shape}")
+        y = check_array(y, "y", owner, kind="integer")
+        if y.shape != (len(x),) or y.min() < 0:
+            raise ValueError(f"{owner}: y must hold {len(x)} integer classes >= 0, one per "
+                             f"point, shape ({len(x)},), got shape {y.shape}"
+                             + (f" and the class {y.min()}" if y.size and y.min() < 0 else ""))
+        self.epochs = check_int(epochs, "epochs", owner, minimum=1, maximum=_MAX_EPOCHS)
+        self.learning_rate = check_number(learning_rate, "learning_rate", owner, low=0,
+                                          low_open=True)
+        if seed is None:  # every model must start from the same weights, whatever came before
+            raise TypeError(f"{owner}: seed must be an integer >= 0, got None")
+        self.seed = check_seed(seed, owner)
+        self.x, self.y = x.astype(np.float32), y.astype(np.int64)
         self.n_classes = max(2, int(y.max()) + 1)
-        self.epochs = int(epochs)
-        self.learning_rate = float(learning_rate)
-        self.seed = seed
         self._models: dict[tuple[int, int, str], tuple[Sequential, float]] = {}
 
     @staticmethod
@@ -133,20 +178,25 @@ class BoundaryExplorer:
 
     def model(self, width: int, depth: int, activation: str = "relu") -> Sequential:
         """The trained classifier for this setting (trained now if not cached)."""
-        return self._fit(width, depth, activation)[0]
+        setting = _check_setting(width, depth, activation, "BoundaryExplorer.model()")
+        return self._fit(*setting)[0]
 
     def accuracy(self, width: int, depth: int, activation: str = "relu") -> float:
         """Its accuracy on the training points, in ``[0, 1]``."""
-        return self._fit(width, depth, activation)[1]
+        setting = _check_setting(width, depth, activation, "BoundaryExplorer.accuracy()")
+        return self._fit(*setting)[1]
 
     def plot(self, width: int, depth: int, activation: str = "relu", ax=None,
              resolution: int = 120):
         """Draw the setting's decision boundary with the points; returns the ``Axes``.
 
-        The title gives the setting and the training accuracy.
+        The title gives the setting and the training accuracy. ``resolution``: grid points per
+        axis, in [2, 2000].
         """
-        from dlcourse.plotting import plot_decision_boundary
-
+        owner = "BoundaryExplorer.plot()"
+        width, depth, activation = _check_setting(width, depth, activation, owner)
+        ax = _check_ax(ax, owner)
+        resolution = check_int(resolution, "resolution", owner, minimum=2, maximum=2000)
         model = self.model(width, depth, activation)
         setting = ("depth 0 (linear)" if depth == 0
                    else f"width {width}, depth {depth}, {activation}")
@@ -162,8 +212,9 @@ class BoundaryExplorer:
         ----------
         rows, cols : (name, values)
             The setting that varies down the rows and across the columns, each one of
-            ``"width"``, ``"depth"``, ``"activation"``, with its values.
-        size : float
+            ``"width"``, ``"depth"``, ``"activation"``, with its values (at most 100 panels
+            in all).
+        size : float > 0
             Size of one panel in inches.
         **fixed
             The value of the third setting, e.g. ``activation="relu"``.
@@ -177,21 +228,35 @@ class BoundaryExplorer:
         >>> explorer.grid(("depth", [1, 2, 3]), ("width", [2, 8, 32]), activation="relu")
         ... # doctest: +SKIP
         """
-        import matplotlib.pyplot as plt
-
-        (row_name, row_values), (col_name, col_values) = rows, cols
+        owner = "BoundaryExplorer.grid()"
+        (row_name, row_values), (col_name, col_values) = (
+            _check_varied(rows, "rows", owner), _check_varied(cols, "cols", owner))
         names = {row_name, col_name, *fixed}
         if row_name == col_name or names != set(_SETTINGS) or len(fixed) != 1:
-            raise ValueError(f"BoundaryExplorer.grid(): vary two of {_SETTINGS} (rows and cols) "
-                             f"and fix the third, got rows={row_name!r}, cols={col_name!r}, "
+            raise ValueError(f"{owner}: vary two of {_SETTINGS} (rows and cols) and fix the "
+                             f"third, got rows={row_name!r}, cols={col_name!r}, "
                              f"fixed={sorted(fixed)}")
+        if len(row_values) * len(col_values) > _MAX_PANELS:
+            raise ValueError(f"{owner}: rows and cols must give at most {_MAX_PANELS} panels, got "
+                             f"{len(row_values)} × {len(col_values)}")
+        size = check_number(size, "size", owner, low=0, low_open=True)
+        # Every setting is checked before the figure is made and the first model trained.
+        settings = [[dict(zip(_SETTINGS, _check_setting(
+            **{row_name: row_value, col_name: col_value, **fixed}, owner=owner), strict=True))
+            for col_value in col_values] for row_value in row_values]
+
+        import matplotlib.pyplot as plt
+
         fig, axes = plt.subplots(len(row_values), len(col_values), squeeze=False,
                                  figsize=(size * len(col_values), size * len(row_values) * 1.1),
                                  layout="constrained")
-        for i, row_value in enumerate(row_values):
-            for j, col_value in enumerate(col_values):
-                setting = {row_name: row_value, col_name: col_value, **fixed}
-                self.plot(ax=axes[i, j], **setting)
+        try:
+            for i, row in enumerate(settings):
+                for j, setting in enumerate(row):
+                    self.plot(ax=axes[i, j], **setting)
+        except BaseException:
+            plt.close(fig)  # no half-drawn figure left behind (training may diverge)
+            raise
         return fig
 
     def widget(self, widths: Sequence[int] = (2, 4, 8, 16, 32), max_depth: int = 4,
@@ -202,24 +267,54 @@ class BoundaryExplorer:
         A setting is trained when first chosen (a second or so) and cached. The controls act
         on release, not while dragging, so that only the chosen setting is trained.
 
+        Parameters
+        ----------
+        widths : sequence of int
+            The widths offered; ``width`` must be one of them.
+        max_depth : int
+            The depth slider goes from 0 to ``max_depth``; ``depth`` must lie in that range.
+        activations : sequence of str
+            The activations offered (Keras names); ``activation`` must be one of them.
+        width, depth, activation
+            The setting shown first.
+
         Returns
         -------
         ipywidgets.interactive
             Display it (it is the last expression of a cell, or ``display(w)``).
         """
+        owner = "BoundaryExplorer.widget()"
+        widths = [check_int(w, f"widths[{i}]", owner, minimum=1, maximum=_MAX_WIDTH)
+                  for i, w in enumerate(_check_list(widths, "widths", owner))]
+        max_depth = check_int(max_depth, "max_depth", owner, minimum=0, maximum=_MAX_DEPTH)
+        offered = [check_choice(a, f"activations[{i}]", owner, activation_names())
+                   for i, a in enumerate(_check_list(activations, "activations", owner))]
+        width, depth, activation = _check_setting(width, depth, activation, owner)
+        # A slider would silently move a value it does not offer: refused instead.
+        if width not in widths:
+            raise ValueError(f"{owner}: width must be one of widths {widths}, got {width}")
+        if depth > max_depth:
+            raise ValueError(f"{owner}: depth must be in [0, max_depth={max_depth}], got {depth}")
+        activation = check_choice(activation, "activation", owner, offered)
+
         import ipywidgets
         import matplotlib.pyplot as plt
 
         def show(width, depth, activation):
-            self.plot(width, depth, activation, ax=plt.subplots(figsize=(4, 4))[1])
+            fig, ax = plt.subplots(figsize=(4, 4))
+            try:
+                self.plot(width, depth, activation, ax=ax)
+            except BaseException:
+                plt.close(fig)
+                raise
             plt.show()
 
         controls = dict(
-            width=ipywidgets.SelectionSlider(options=list(widths), value=width,
+            width=ipywidgets.SelectionSlider(options=widths, value=width,
                                              description="width", continuous_update=False),
             depth=ipywidgets.IntSlider(value=depth, min=0, max=max_depth,
                                        description="depth", continuous_update=False),
-            activation=ipywidgets.ToggleButtons(options=list(activations), value=activation,
+            activation=ipywidgets.ToggleButtons(options=offered, value=activation,
                                                 description="activation"),
         )
         return ipywidgets.interactive(show, **controls)

@@ -5,12 +5,15 @@ exactly, rotations must preserve a centred symmetric pattern's mass, noise must 
 standard deviation, and every random function must repeat exactly for the same seed.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
 from dlcourse import augment
 from dlcourse.data import load_mnist
 from dlcourse.scratch import set_random_seed
+from dlcourse.scratch.base import get_rng
 
 
 def images(n=3, h=6, w=5, channels=None, dtype=np.float64, seed=0):
@@ -180,21 +183,141 @@ def test_augment_with_nothing_to_do_returns_a_copy():
 # ------------------------------------------------------------------------------- errors
 @pytest.mark.parametrize("call, error, message", [
     (lambda: augment.shift(np.ones((4, 4)), 1, 1), ValueError,
-     r"shift\(\): expected images of shape \(n, height, width\)"),
+     r"shift\(\): images must have shape \(n, height, width\) or \(n, height, width, "
+     r"channels\), got shape \(4, 4\)"),
     (lambda: augment.shift(np.ones((2, 4, 4)), [1, 2, 3], 0), ValueError,
      r"dy must be a number or one value per image, shape \(2,\), got shape \(3,\)"),
     (lambda: augment.shift(np.ones((2, 4, 4)), 0.5, 0), ValueError, r"whole numbers of pixels"),
-    (lambda: augment.rotate(np.array([["a"]]), 10), TypeError, r"expected numeric images"),
+    (lambda: augment.rotate(np.array([["a"]]), 10), TypeError,
+     r"rotate\(\): images must be an array of real numbers"),
     (lambda: augment.rotate(np.full((1, 3, 3), np.nan), 10), ValueError, r"NaN"),
-    (lambda: augment.random_shift(np.ones((1, 3, 3)), max_shift=1.5), ValueError,
-     r"max_shift must be a whole number"),
+    (lambda: augment.random_shift(np.ones((1, 3, 3)), max_shift=1.5), TypeError,
+     r"max_shift must be an integer in \[0, 1000000\], got 1.5"),
     (lambda: augment.random_rotation(np.ones((1, 3, 3)), max_degrees=-1), ValueError,
-     r"max_degrees must be a finite number >= 0"),
+     r"max_degrees must be a number in \[0, 360\], got -1"),
     (lambda: augment.add_noise(np.ones((1, 3, 3)), 0.1, clip=(1, 0)), ValueError,
-     r"clip must be \(low, high\)"),
+     r"clip must be \(low, high\) with low < high"),
     (lambda: augment.add_noise(np.ones((1, 3, 3)), 0.1, seed="zero"), TypeError,
-     r"seed must be an int"),
+     r"seed must be an integer >= 0, a numpy.random.Generator or None"),
 ])
 def test_errors_say_what_was_expected(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+X = images(n=2, h=5, w=4)
+GOOD = {  # valid arguments of every public function; each row of BAD changes one of them
+    "shift": lambda: {"images": X.copy(), "dy": 1, "dx": -1},
+    "random_shift": lambda: {"images": X.copy(), "max_shift": 1, "seed": 0},
+    "rotate": lambda: {"images": X.copy(), "degrees": 10.0},
+    "random_rotation": lambda: {"images": X.copy(), "max_degrees": 10.0, "seed": 0},
+    "add_noise": lambda: {"images": X.copy(), "stddev": 0.1, "seed": 0, "clip": (0, 255)},
+    "augment": lambda: {"images": X.copy(), "noise_stddev": 0.1, "seed": 0, "clip": (0, 255)},
+}
+SEEDED = ("random_shift", "random_rotation", "add_noise", "augment")
+
+BAD = [  # function, argument, bad value, expected error, what the message names
+    # images: not real numbers, not finite, not a batch of images
+    *[(f, "images", v, e, "images") for f in GOOD
+      for v, e in [(X * 1j, TypeError), (X > 0, TypeError), (np.array([[["a"]]]), TypeError),
+                   ([[[1.0]], [[1.0, 2.0]]], TypeError), (None, TypeError),
+                   (np.where(X > 100, np.nan, X), ValueError),
+                   (np.full_like(X, np.inf), ValueError),
+                   (X[0], ValueError), (X[None, ..., None], ValueError),
+                   (np.ones((2, 0, 4)), ValueError), (np.ones((2, 3, 4, 0)), ValueError)]],
+    # offsets and angles: whole pixels, one per image, real and finite
+    *[("shift", arg, v, e, arg) for arg in ("dy", "dx")
+      for v, e in [(0.5, ValueError), ([1, 2, 3], ValueError), (np.ones((2, 1)), ValueError),
+                   (1j, TypeError), ("1", TypeError), (True, TypeError), (np.nan, ValueError),
+                   (None, TypeError)]],
+    *[("rotate", "degrees", v, e, "degrees")
+      for v, e in [(1j, TypeError), ("10", TypeError), (np.inf, ValueError),
+                   ([1.0, 2.0, 3.0], ValueError), (None, TypeError), (False, TypeError)]],
+    # the amounts of the random transformations
+    *[(f, "max_shift", v, e, "max_shift") for f in ("random_shift", "augment")
+      for v, e in [(-1, ValueError), (1.5, TypeError), (2.0, TypeError), (True, TypeError),
+                   ("2", TypeError), (10**7, ValueError), (None, TypeError)]],
+    *[(f, "max_degrees", v, e, "max_degrees") for f in ("random_rotation", "augment")
+      for v, e in [(-1, ValueError), (np.nan, ValueError), (400, ValueError), ("10", TypeError),
+                   (True, TypeError), (None, TypeError)]],
+    *[(f, arg, v, e, arg) for f, arg in (("add_noise", "stddev"), ("augment", "noise_stddev"))
+      for v, e in [(-0.1, ValueError), (np.inf, ValueError), (np.nan, ValueError),
+                   ("0.1", TypeError), (1j, TypeError), (None, TypeError)]],
+    # the clipping range
+    *[(f, "clip", v, e, n) for f in ("add_noise", "augment")
+      for v, e, n in [((1, 0), ValueError, "clip"), ((0, 0), ValueError, "clip"),
+                      ((0, np.nan), ValueError, "clip[1]"), (("0", 1), TypeError, "clip[0]"),
+                      ("ab", TypeError, "clip"), (5, TypeError, "clip"),
+                      ((0, 1, 2), TypeError, "clip"), ({0: 1}, TypeError, "clip")]],
+    # seeds: an int >= 0, a Generator or None
+    *[(f, "seed", v, e, "seed") for f in SEEDED
+      for v, e in [(-1, ValueError), (1.5, TypeError), ("zero", TypeError), (True, TypeError),
+                   (np.random.RandomState(0), TypeError)]],
+]
+
+
+@pytest.mark.parametrize(("func", "arg", "value", "error", "named"), BAD,
+                         ids=[f"{f}-{a}-{i}" for i, (f, a, *_) in enumerate(BAD)])
+def test_bad_arguments_are_refused_by_name(func, arg, value, error, named):
+    kwargs = {**GOOD[func](), arg: value}
+    before = kwargs.get("images")
+    before = before.copy() if isinstance(before, np.ndarray) else None
+    with pytest.raises(error) as err:
+        getattr(augment, func)(**kwargs)
+    message = str(err.value)
+    assert message.startswith(f"{func}(): "), message
+    assert named in message, message
+    if before is not None:                 # the images are never changed, even by a failure
+        np.testing.assert_array_equal(kwargs["images"], before)
+
+
+def test_every_public_function_has_bad_arguments_tried():
+    assert set(augment.__all__) == set(GOOD) == {func for func, *_ in BAD}
+    for func in GOOD:        # and the valid arguments of the table are valid
+        getattr(augment, func)(**GOOD[func]())
+
+
+REFUSED_AFTER_DRAWS = [  # a bad argument of a random function, and the others all valid
+    *[(f, "images", np.full((2, 3, 3), np.nan)) for f in SEEDED],
+    ("random_shift", "max_shift", 1.5), ("random_rotation", "max_degrees", -1.0),
+    ("add_noise", "stddev", -1.0), ("add_noise", "clip", (1, 0)),
+    *[("augment", arg, value) for arg, value in [("max_shift", 1.5), ("max_degrees", -1.0),
+                                                  ("noise_stddev", -1.0), ("clip", (1, 0))]],
+]
+
+
+@pytest.mark.parametrize(("func", "arg", "value"), REFUSED_AFTER_DRAWS)
+def test_a_refused_call_draws_nothing_from_the_generator(func, arg, value):
+    # augment() used to draw the rotation angles and only then refuse max_shift, and
+    # add_noise() to draw the noise before refusing clip: the learner's generator (or the
+    # shared one) had moved on.
+    kwargs = GOOD[func]()
+    if func == "augment":  # every step on, so that every one of them would draw
+        kwargs.update(max_degrees=10.0, max_shift=1, noise_stddev=1.0)
+    kwargs[arg] = value
+    for seed in (np.random.default_rng(3), None):
+        set_random_seed(7)
+        rng = seed if seed is not None else get_rng()
+        state = rng.bit_generator.state
+        with pytest.raises((ValueError, TypeError)):
+            getattr(augment, func)(**{**kwargs, "seed": seed})
+        assert rng.bit_generator.state == state, f"{func} drew from the generator, then failed"
+
+
+def test_a_refused_seed_names_the_function_not_the_generator():
+    with pytest.raises(ValueError, match=r"^augment\(\): seed must be an integer >= 0, got -1"):
+        augment.augment(X, seed=-1)
+
+
+def test_a_huge_shift_empties_the_images_without_overflow_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")     # an overflow of the cast to int64 would warn
+        out = augment.shift(X, 1e30, np.array([0.0, -1e300]))
+    np.testing.assert_array_equal(out, 0.0)
+
+
+def test_integer_images_are_accepted_and_booleans_are_refused():
+    u = images(dtype=np.uint8)
+    assert augment.augment(u, seed=0).dtype == np.uint8
+    with pytest.raises(TypeError, match=r"images must be an array of real numbers .*bool"):
+        augment.augment(u > 100, seed=0)

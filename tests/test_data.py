@@ -172,16 +172,83 @@ def test_remember_first_label_is_first_symbol():
 
 
 @pytest.mark.parametrize(
-    "call, message",
+    "call, error, message",
     [
-        (lambda: data.make_spirals(n_per_class=0), "n_per_class must be a positive integer, got 0"),
-        (lambda: data.make_spirals(n_classes=1), "n_classes must be an integer >= 2, got 1"),
-        (lambda: data.make_moons(noise=-1.0), "noise must be a finite number >= 0, got -1.0"),
-        (lambda: data.make_regression_1d(n_samples=2.5), "positive integer, got 2.5"),
-        (lambda: data.make_sine_sequences(period=0), "period must be > 0, got 0"),
-        (lambda: data.make_remember_first(n_symbols=1), "n_symbols must be an integer >= 2"),
+        (lambda: data.make_spirals(n_per_class=0), ValueError,
+         "n_per_class must be an integer >= 1, got 0"),
+        (lambda: data.make_spirals(n_classes=1), ValueError,
+         "n_classes must be an integer >= 2, got 1"),
+        (lambda: data.make_moons(noise=-1.0), ValueError, "noise must be a number >= 0, got -1.0"),
+        (lambda: data.make_regression_1d(n_samples=2.5), TypeError,
+         "n_samples must be an integer >= 1, got 2.5 (float)"),
+        (lambda: data.make_sine_sequences(period=0), ValueError,
+         "period must be a number > 0, got 0"),
+        (lambda: data.make_remember_first(n_symbols=1), ValueError,
+         "n_symbols must be an integer >= 2"),
     ],
 )
-def test_generators_reject_bad_arguments(call, message):
-    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+def test_generators_reject_bad_arguments(call, error, message):
+    with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
         call()
+
+
+GENERATORS = ("make_spirals", "make_moons", "make_regression_1d", "make_sine_sequences",
+              "make_remember_first")
+SIZES = {"make_spirals": ("n_per_class",), "make_moons": ("n_samples",),
+         "make_regression_1d": ("n_samples",), "make_sine_sequences": ("n_samples", "length"),
+         "make_remember_first": ("n_samples", "length")}
+GOOD = {  # valid arguments of every public function; each row of BAD changes one of them
+    "load_mnist": {"source": "bundled"},
+    "make_spirals": {"n_per_class": 5, "n_classes": 3, "noise": 0.1, "seed": 0},
+    "make_moons": {"n_samples": 7, "noise": 0.1, "seed": 0},
+    "make_regression_1d": {"n_samples": 7, "noise": 0.1, "seed": 0},
+    "make_sine_sequences": {"n_samples": 3, "length": 5, "noise": 0.1, "period": 4.0, "seed": 0},
+    "make_remember_first": {"n_samples": 3, "length": 5, "n_symbols": 3, "seed": 0},
+}
+BAD = [  # function, argument, bad value, expected error, what the message names
+    *[("load_mnist", "source", v, ValueError, "source") for v in ("mnist", "Bundled", None, 5)],
+    # sizes: a positive int (a float such as 10.0 is a division where // was meant)
+    *[(f, arg, v, e, arg) for f in GENERATORS for arg in SIZES[f]
+      for v, e in [(0, ValueError), (-5, ValueError), (2.5, TypeError), (10.0, TypeError),
+                   (True, TypeError), ("3", TypeError), (None, TypeError)]],
+    *[(f, arg, v, e, arg) for f, arg in (("make_spirals", "n_classes"),
+                                         ("make_remember_first", "n_symbols"))
+      for v, e in [(1, ValueError), (0, ValueError), (3.0, TypeError), (False, TypeError)]],
+    # amounts: finite, non-negative (positive for the period)
+    *[(f, "noise", v, e, "noise") for f in GENERATORS if "noise" in GOOD[f]
+      for v, e in [(-1.0, ValueError), (np.nan, ValueError), (np.inf, ValueError),
+                   ("0.1", TypeError), (0.1j, TypeError), (None, TypeError)]],
+    *[("make_sine_sequences", "period", v, e, "period")
+      for v, e in [(0, ValueError), (-20.0, ValueError), (np.nan, ValueError),
+                   (np.inf, ValueError), ("20", TypeError)]],
+    # seeds: an int >= 0 (or None)
+    *[(f, "seed", v, e, "seed") for f in GENERATORS
+      for v, e in [(-1, ValueError), (1.5, TypeError), ("0", TypeError), (True, TypeError),
+                   ([1, 2], TypeError)]],
+]
+
+
+@pytest.mark.parametrize(("func", "arg", "value", "error", "named"), BAD,
+                         ids=[f"{f}-{a}-{i}" for i, (f, a, *_) in enumerate(BAD)])
+def test_bad_arguments_are_refused_by_name(func, arg, value, error, named):
+    with pytest.raises(error) as err:
+        getattr(data, func)(**{**GOOD[func], arg: value})
+    message = str(err.value)
+    assert message.startswith(f"{func}(): "), message
+    assert named in message, message
+
+
+def test_every_public_function_has_bad_arguments_tried():
+    functions = {name for name in data.__all__ if callable(getattr(data, name))}
+    assert functions == set(GOOD) == {func for func, *_ in BAD}
+    for func, kwargs in GOOD.items():   # and the valid arguments of the table are valid
+        getattr(data, func)(**kwargs)
+
+
+@pytest.mark.parametrize("func", GENERATORS)
+def test_numpy_integers_are_sizes_and_seeds_too(func):
+    # np.int64 values (e.g. from np.arange or len of an array) are the same as Python ints.
+    as_numpy = {k: np.int64(v) if type(v) is int else v for k, v in GOOD[func].items()}
+    for a, b in zip(getattr(data, func)(**as_numpy), getattr(data, func)(**GOOD[func]),
+                    strict=True):
+        np.testing.assert_array_equal(a, b)

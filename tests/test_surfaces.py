@@ -1,6 +1,7 @@
 """dlcourse.surfaces: analytic gradients and Hessians against finite differences, the descent
 loop against hand-written steps, the stability bound, and the figures and the widget."""
 
+import inspect
 import re
 import warnings
 
@@ -180,7 +181,7 @@ def test_descend_with_zero_steps_returns_the_start():
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"start": (1.0, 2.0, 3.0)}, ValueError, "shape"),
     ({"steps": -1}, ValueError, "steps"),
-    ({"steps": 2.5}, ValueError, "steps"),
+    ({"steps": 2.5}, TypeError, "steps"),
     ({"optimizer": "sgd"}, TypeError, "apply_gradients"),
 ])
 def test_descend_rejects_bad_arguments(kwargs, error, match):
@@ -193,7 +194,7 @@ def test_descend_rejects_bad_arguments(kwargs, error, match):
 def test_surfaces_reject_points_without_two_coordinates():
     with pytest.raises(ValueError, match=r"\(2,\)"):
         surfaces.bowl()([1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match=r"quadratic\(\): b must be a number > 0, got -2.0"):
         surfaces.quadratic(1.0, -2.0)
 
 
@@ -260,3 +261,281 @@ def test_explore_learning_rate_builds_two_sliders_and_redraws():
     (number,) = plt.get_fignums()
     assert "diverged" in plt.figure(number).axes[0].get_title()
     plt.close("all")
+
+
+# ------------------------------------------------------------------------------ bad input
+Q = surfaces.quadratic(1.0, 4.0, name="q")
+PATH = np.array([[1.0, 1.0], [0.5, 0.2], [0.1, 0.0]])
+
+
+def step(theta, grad):
+    return theta - 0.1 * grad
+
+
+def custom(name, value, **kwargs):
+    """A Surface with the given value function (gradient and Hessian of a bowl)."""
+    return surfaces.Surface(name, "J", value, lambda a, b: (a, b),
+                            lambda a, b: ((1 + 0 * a, 0 * a), (0 * a, 1 + 0 * a)), **kwargs)
+
+
+SURFACE_ARGS = dict(name="s", formula="J", value=lambda a, b: a * a + b * b,
+                    gradient_fn=lambda a, b: (2 * a, 2 * b),
+                    hessian_fn=lambda a, b: ((2 + 0 * a, 0 * a), (0 * a, 2 + 0 * a)),
+                    minima=((0.0, 0.0),), xlim=(-1.0, 1.0), ylim=(-1.0, 1.0), log_levels=False)
+#: name → (the callable, its valid arguments, how its errors start)
+GOOD = {
+    "Surface": (surfaces.Surface, lambda: dict(SURFACE_ARGS), "Surface"),
+    "Surface.__call__": (Q, lambda: {"theta": [1.0, 2.0]}, "Surface 'q': "),
+    "Surface.gradient": (Q.gradient, lambda: {"theta": [1.0, 2.0]}, "Surface 'q'.gradient(): "),
+    "Surface.hessian": (Q.hessian, lambda: {"theta": [1.0, 2.0]}, "Surface 'q'.hessian(): "),
+    "Surface.max_stable_learning_rate": (Q.max_stable_learning_rate, lambda: {"theta": None},
+                                         "Surface 'q'.max_stable_learning_rate(): "),
+    "Surface.grid": (Q.grid, lambda: {"n": 5, "xlim": None, "ylim": None},
+                     "Surface 'q'.grid(): "),
+    "quadratic": (surfaces.quadratic, lambda: {"a": 1.0, "b": 2.0, "name": "q",
+                                               "xlim": (-2, 2), "ylim": (-1, 1)}, None),
+    "valley": (surfaces.valley, lambda: {"steepness": 20.0}, None),
+    "rosenbrock": (surfaces.rosenbrock, lambda: {"a": 1.0, "b": 100.0}, None),
+    "linear_regression": (surfaces.linear_regression,
+                          lambda: {"x": LINE_X.copy(), "y": LINE_Y.copy(), "margin": 2.0}, None),
+    "descend": (surfaces.descend, lambda: {"surface": Q, "start": np.array([1.0, 1.0]),
+                                           "optimizer": step, "steps": 3, "escape": 1e6}, None),
+    "plot_surface_contours": (surfaces.plot_surface_contours, lambda: {
+        "surface": Q, "ax": None, "n": 11, "filled": True, "xlim": None, "ylim": None}, None),
+    "plot_trajectories": (surfaces.plot_trajectories, lambda: {
+        "surface": Q, "trajectories": {"a": PATH.copy()}, "ax": None, "title": "t",
+        "markers": True, "legend": True, "xlim": None, "ylim": None, "n": 11, "filled": True},
+        None),
+    "trajectory_grid": (surfaces.trajectory_grid, lambda: {
+        "surface": Q, "start": np.array([1.0, 1.0]), "learning_rates": [0.1],
+        "momenta": [0.0], "steps": 3, "size": 1.0}, None),
+    "animate_trajectories": (surfaces.animate_trajectories, lambda: {
+        "surface": Q, "trajectories": {"a": PATH.copy()}, "interval": 100, "title": None,
+        "figsize": (2, 2), "dpi": 30, "filled": False}, None),
+    "explore_learning_rate": (surfaces.explore_learning_rate, lambda: {
+        "surface": Q, "start": np.array([1.0, 1.0]), "steps": 3, "learning_rate": 0.1,
+        "momentum": 0.0, "lr_range": (1e-3, 1.0)}, None),
+}
+TAKE_SURFACE = ("descend", "plot_surface_contours", "plot_trajectories", "trajectory_grid",
+                "animate_trajectories", "explore_learning_rate")
+TAKE_START = ("descend", "trajectory_grid", "explore_learning_rate")
+TAKE_PATHS = ("plot_trajectories", "animate_trajectories")
+TAKE_STEPS = ("descend", "trajectory_grid", "explore_learning_rate")
+METHODS = ("Surface.__call__", "Surface.gradient", "Surface.hessian")
+RANGES = [((2, -2), ValueError, ""), ((1, 1), ValueError, ""), ((0, np.nan), ValueError, "[1]"),
+          (("0", 1), TypeError, "[0]"), (5, TypeError, ""), ("ab", TypeError, ""),
+          ((0, 1, 2), TypeError, "")]
+used = SGD(0.1)
+used.apply_gradients([(np.ones(2), np.zeros(2))])
+
+BAD = [  # function, argument, bad value, expected error, what the message names
+    # a Surface: every argument checked at construction
+    ("Surface", "name", 5, TypeError, "name"),
+    ("Surface", "formula", None, TypeError, "formula"),
+    *[("Surface", arg, v, TypeError, arg) for arg in ("value", "gradient_fn", "hessian_fn")
+      for v in ("x", None, 3)],
+    *[("Surface", "minima", v, e, n) for v, e, n in [
+        (((0.0,),), ValueError, "minima[0]"), ((0.0, 0.0), ValueError, "minima[0]"),
+        (((np.nan, 0.0),), ValueError, "minima[0]"), (((1j, 0),), TypeError, "minima[0]"),
+        ("ab", TypeError, "minima"), (None, TypeError, "minima")]],
+    *[("Surface", lim, v, e, lim + n) for lim in ("xlim", "ylim") for v, e, n in RANGES],
+    ("Surface", "log_levels", "yes", TypeError, "log_levels"),
+    # points: (2,) or (..., 2), real, finite
+    *[(f, "theta", v, e, "theta") for f in METHODS
+      for v, e in [([1.0, 2.0, 3.0], ValueError), (5.0, ValueError), ([np.nan, 1.0], ValueError),
+                   ([1j, 1.0], TypeError), (["1", "2"], TypeError), ([True, False], TypeError),
+                   (None, TypeError)]],
+    *[("Surface.max_stable_learning_rate", "theta", v, e, "theta")
+      for v, e in [(np.zeros((3, 2)), ValueError), ([np.inf, 0.0], ValueError),
+                   ("ab", TypeError)]],
+    *[("Surface.grid", "n", v, e, "n")
+      for v, e in [(1, ValueError), (0, ValueError), (-5, ValueError), (10**5, ValueError),
+                   (2.5, TypeError), (None, TypeError)]],
+    *[(f, lim, v, e, lim + n) for f in ("Surface.grid", "quadratic")
+      for lim in ("xlim", "ylim") for v, e, n in RANGES],
+    # the built-in surfaces: their parameters make the minima what they say
+    *[("quadratic", arg, v, e, arg) for arg in ("a", "b")
+      for v, e in [(0, ValueError), (-1.0, ValueError), (np.nan, ValueError), (np.inf, ValueError),
+                   ("1", TypeError), (True, TypeError)]],
+    ("quadratic", "name", 5, TypeError, "name"),
+    *[("valley", "steepness", v, e, "steepness")
+      for v, e in [(0, ValueError), (-20.0, ValueError), (np.nan, ValueError), ("20", TypeError)]],
+    *[("rosenbrock", "a", v, e, "a") for v, e in [(np.nan, ValueError), ("1", TypeError)]],
+    *[("rosenbrock", "b", v, e, "b") for v, e in [(0, ValueError), (-100.0, ValueError),
+                                                  (np.inf, ValueError)]],
+    *[("linear_regression", arg, v, e, arg) for arg in ("x", "y")
+      for v, e in [(LINE_X * 1j, TypeError), (np.where(LINE_X > 2, np.nan, LINE_X), ValueError),
+                   (np.stack([LINE_X, LINE_X], 1), ValueError), (LINE_X[:5], ValueError),
+                   ("x", TypeError), (LINE_X > 0, TypeError)]],
+    ("linear_regression", "x", np.full(40, 1.5), ValueError, "x"),    # no single minimum
+    *[("linear_regression", "margin", v, e, "margin")
+      for v, e in [(0, ValueError), (-1.0, ValueError), (np.nan, ValueError), ("2", TypeError)]],
+    # the surface, the start and the paths given to the descent and the plots
+    *[(f, "surface", v, TypeError, "surface") for f in TAKE_SURFACE
+      for v in (surfaces.valley, "valley", None, Q.gradient)],
+    *[(f, "surface", custom(name, value), ValueError, "surface")
+      for f in ("plot_surface_contours", "plot_trajectories")
+      for name, value in [("flat", lambda a, b: 0 * a + 1.0),
+                          ("infinite", lambda a, b: np.where(a > 0, np.inf, a * a))]],
+    *[(f, "start", v, e, "start") for f in TAKE_START
+      for v, e in [((1.0, 2.0, 3.0), ValueError), ([[1.0, 2.0]], ValueError),
+                   ((np.nan, 0.0), ValueError), ((1j, 0.0), TypeError), ("ab", TypeError),
+                   (None, TypeError)]],
+    *[(f, "trajectories", v, e, n) for f in TAKE_PATHS for v, e, n in [
+        ([PATH], TypeError, "trajectories"), (PATH, TypeError, "trajectories"),
+        ({"a": np.zeros((3, 3))}, ValueError, "trajectories['a']"),
+        ({"a": np.zeros((0, 2))}, ValueError, "trajectories['a']"),
+        ({"a": PATH, "b": PATH * 1j}, TypeError, "trajectories['b']"),
+        ({"a": "path"}, TypeError, "trajectories['a']")]],
+    ("animate_trajectories", "trajectories", {}, ValueError, "trajectories"),
+    ("animate_trajectories", "trajectories", {"a": np.zeros((1001, 2))}, ValueError,
+     "trajectories"),
+    # descend: the optimizer, the step function's results, the bounds
+    *[("descend", "optimizer", v, e, "optimizer")
+      for v, e in [("sgd", TypeError), (SGD, TypeError), (None, TypeError), (used, ValueError),
+                   (lambda t, g: None, TypeError), (lambda t, g: np.zeros(3), ValueError),
+                   (lambda t, g: t * 1j, TypeError), (lambda t, g: "step", TypeError)]],
+    *[(f, "steps", v, e, "steps") for f in TAKE_STEPS
+      for v, e in [(-1, ValueError), (2.5, TypeError), (True, TypeError), (10**7, ValueError),
+                   ("3", TypeError)]],
+    *[("descend", "escape", v, e, "escape")
+      for v, e in [(0, ValueError), (-1.0, ValueError), (np.nan, ValueError), ("1e6", TypeError)]],
+    # plots: the axes, the flags, the titles, the sizes
+    *[(f, "ax", v, TypeError, "ax") for f in ("plot_surface_contours", "plot_trajectories")
+      for v in ("ax", 5, [None])],
+    *[(f, "n", v, e, "n") for f in ("plot_surface_contours", "plot_trajectories")
+      for v, e in [(1, ValueError), (10**5, ValueError), (2.5, TypeError)]],
+    *[(f, "filled", v, TypeError, "filled")
+      for f in ("plot_surface_contours", "plot_trajectories", "animate_trajectories")
+      for v in ("yes", 1, None)],
+    *[("plot_trajectories", flag, v, TypeError, flag) for flag in ("markers", "legend")
+      for v in ("yes", 1)],
+    *[(f, "title", v, TypeError, "title") for f in ("plot_trajectories", "animate_trajectories")
+      for v in (5, ["t"])],
+    *[(f, lim, v, e, lim + n) for f in ("plot_surface_contours", "plot_trajectories")
+      for lim in ("xlim", "ylim") for v, e, n in RANGES[:3]],
+    # the static grid: lists of settings, at most 100 panels
+    *[("trajectory_grid", "learning_rates", v, e, n) for v, e, n in [
+        (0.1, TypeError, "learning_rates"), ("0.1", TypeError, "learning_rates"),
+        ([], ValueError, "learning_rates"), ([0.1, -0.1], ValueError, "learning_rates[1]"),
+        ([0.0], ValueError, "learning_rates[0]"), ([np.nan], ValueError, "learning_rates[0]"),
+        (["0.1"], TypeError, "learning_rates[0]"),
+        (list(np.linspace(0.01, 0.2, 101)), ValueError, "learning_rates")]],
+    *[("trajectory_grid", "momenta", v, e, n) for v, e, n in [
+        (0.9, TypeError, "momenta"), ([1.5], ValueError, "momenta[0]"),
+        ([-0.1], ValueError, "momenta[0]"), ([], ValueError, "momenta")]],
+    *[("trajectory_grid", "size", v, e, "size")
+      for v, e in [(0, ValueError), (-1.0, ValueError), ("2", TypeError)]],
+    # the animation
+    *[("animate_trajectories", "interval", v, e, "interval")
+      for v, e in [(0, ValueError), (1.5, TypeError)]],
+    *[("animate_trajectories", "figsize", v, e, n) for v, e, n in [
+        ((0, 2), ValueError, "figsize[0]"), ((2, np.nan), ValueError, "figsize[1]"),
+        ((2, 1000), ValueError, "figsize[1]"), (4, TypeError, "figsize"),
+        ("ab", TypeError, "figsize")]],
+    *[("animate_trajectories", "dpi", v, e, "dpi")
+      for v, e in [(0, ValueError), (10**4, ValueError), (72.0, TypeError)]],
+    # the explorer: slider values inside the sliders' ranges (a slider would move them)
+    *[("explore_learning_rate", "learning_rate", v, e, "learning_rate")
+      for v, e in [(2.0, ValueError), (1e-5, ValueError), (np.nan, ValueError),
+                   ("0.1", TypeError)]],
+    *[("explore_learning_rate", "momentum", v, e, "momentum")
+      for v, e in [(0.995, ValueError), (-0.1, ValueError), ("0", TypeError)]],
+    *[("explore_learning_rate", "lr_range", v, e, n) for v, e, n in [
+        ((0, 1.0), ValueError, "lr_range[0]"), ((-1.0, 1.0), ValueError, "lr_range[0]"),
+        ((1.0, 0.1), ValueError, "lr_range"), ((1e-3,), TypeError, "lr_range"),
+        ((1e-3, np.inf), ValueError, "lr_range[1]")]],
+]
+
+
+@pytest.fixture
+def no_figure_left_open():
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    yield
+    assert plt.get_fignums() == [], "a figure was left open"
+    plt.close("all")
+
+
+@pytest.mark.parametrize(("func", "arg", "value", "error", "named"), BAD,
+                         ids=[f"{f}-{a}-{i}" for i, (f, a, *_) in enumerate(BAD)])
+def test_bad_arguments_are_refused_by_name(func, arg, value, error, named, no_figure_left_open):
+    function, kwargs, owner = GOOD[func]
+    kwargs = {**kwargs(), arg: value}
+    arrays = {k: v.copy() for k, v in kwargs.items() if isinstance(v, np.ndarray)}
+    with pytest.raises(error) as err:
+        function(**kwargs)
+    message = str(err.value)
+    assert message.startswith(owner or f"{func}(): "), message
+    assert named in message, message
+    for k, v in arrays.items():             # the caller's arrays are never changed
+        np.testing.assert_array_equal(kwargs[k], v)
+
+
+def test_every_public_function_has_bad_arguments_tried():
+    import matplotlib.pyplot as plt
+
+    functions = {name for name in surfaces.__all__ if callable(getattr(surfaces, name))
+                 and not isinstance(getattr(surfaces, name), type)}
+    no_arguments = {"bowl", "saddle"}      # nothing to get wrong
+    for name in no_arguments:
+        assert not inspect.signature(getattr(surfaces, name)).parameters
+    assert issubclass(surfaces.Trajectory, tuple)   # a record the functions return
+    methods = {f"Surface.{name}" for name, value in vars(surfaces.Surface).items()
+               if callable(value) and (not name.startswith("_") or name == "__call__")}
+    expected = (functions - no_arguments) | {"Surface"} | methods
+    assert expected == set(GOOD) == {func for func, *_ in BAD}
+    for function, kwargs, _ in GOOD.values():   # and the valid arguments of the table are valid
+        with warnings.catch_warnings():      # Agg cannot show the widget's figure, and says so
+            warnings.simplefilter("ignore", UserWarning)
+            function(**kwargs())
+    plt.close("all")
+
+
+def test_descend_refuses_an_optimizer_that_has_already_stepped():
+    # Adam's step count would carry over: its bias correction, hence every step, would differ
+    # from a fresh Adam's without a word.
+    start = np.array([1.5, 1.0])
+    adam = Adam(0.1)
+    fresh = surfaces.descend(surfaces.valley(), start, adam, steps=5)
+    with pytest.raises(ValueError, match=r"descend\(\): optimizer has already taken 5 steps"):
+        surfaces.descend(surfaces.valley(), start, adam, steps=5)
+    assert adam.iterations == 5
+    np.testing.assert_array_equal(start, [1.5, 1.0])
+    assert fresh.points.shape == (6, 2)
+
+
+def test_a_drawing_that_fails_half_way_closes_its_figure(no_figure_left_open):
+    calls = []
+
+    def gradient(a, b):
+        calls.append(1)
+        if len(calls) > 4:
+            raise RuntimeError("the learner's gradient broke")
+        return a, b
+
+    broken = surfaces.Surface("broken", "J", lambda a, b: a * a + b * b, gradient,
+                              lambda a, b: ((1 + 0 * a, 0 * a), (0 * a, 1 + 0 * a)))
+    with pytest.raises(RuntimeError, match="broke"):
+        surfaces.trajectory_grid(broken, (1.0, 1.0), [0.1, 0.2], steps=3)
+    assert len(calls) == 5                   # the first panel was drawn, then it failed
+
+
+def test_log_levels_on_a_region_where_the_surface_barely_varies():
+    import matplotlib.pyplot as plt
+
+    # Near Rosenbrock's minimum J varies by less than 0.01: the levels, spaced geometrically
+    # from 0.01 above the minimum, used to decrease and make Matplotlib raise.
+    ax = surfaces.plot_surface_contours(surfaces.rosenbrock(), xlim=(0.999, 1.001),
+                                        ylim=(0.999, 1.001), n=21)
+    assert ax.collections                    # contours were drawn
+    plt.close("all")
+
+
+def test_surface_stores_its_limits_and_minima_as_tuples_of_floats():
+    surface = surfaces.Surface(**{**SURFACE_ARGS, "minima": [np.array([0, 0])],
+                                  "xlim": np.array([-1, 2]), "ylim": [-3, 1]})
+    assert surface.minima == ((0.0, 0.0),) and type(surface.minima[0][0]) is float
+    assert surface.xlim == (-1.0, 2.0) and surface.ylim == (-3.0, 1.0)
+    assert isinstance(surface.xlim, tuple)

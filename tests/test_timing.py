@@ -5,9 +5,11 @@ No test asserts how fast anything runs: the clock is fake, so every time is know
 
 import subprocess
 import sys
+import time
 
 import pytest
 
+from dlcourse import timing
 from dlcourse.timing import Timing, compare_times, median_time, time_calls
 
 
@@ -115,27 +117,104 @@ def test_real_clock_measures_something():
     assert result["sum"].median > 0
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"repeat": 0}, "repeat must be an int >= 1"),
-    ({"warmup": -1}, "warmup must be an int >= 0"),
-    ({"number": 0}, "number must be an int >= 1"),
-    ({"repeat": 2.5}, "repeat must be an int"),
-    ({"repeat": True}, "repeat must be an int"),
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"repeat": 0}, ValueError, "repeat must be an integer >= 1, got 0"),
+    ({"warmup": -1}, ValueError, "warmup must be an integer >= 0, got -1"),
+    ({"number": 0}, ValueError, "number must be an integer >= 1, got 0"),
+    ({"repeat": 2.5}, TypeError, "repeat must be an integer >= 1, got 2.5"),
+    ({"repeat": True}, TypeError, "repeat must be an integer >= 1, got True"),
 ])
-def test_bad_counts_are_refused(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+def test_bad_counts_are_refused(kwargs, error, message):
+    with pytest.raises(error, match=rf"^median_time\(\): {message}"):
         median_time(lambda: None, **kwargs)
 
 
 def test_compare_times_refuses_bad_functions_and_numbers():
     with pytest.raises(ValueError, match="at least one function"):
         compare_times({})
-    with pytest.raises(TypeError, match="'b' is not callable"):
+    with pytest.raises(TypeError, match=r"functions\['b'\] must be a function of no argument"):
         compare_times({"a": lambda: None, "b": 3})
     with pytest.raises(ValueError, match="a count for each of"):
         compare_times({"a": lambda: None, "b": lambda: None}, number={"a": 2})
-    with pytest.raises(ValueError, match="number must be an int >= 1"):
+    with pytest.raises(ValueError, match="number must be an integer >= 1"):
         time_calls(lambda: None, number=0)
+
+
+def nothing():
+    return None
+
+
+GOOD = {  # valid arguments of every public function; each row of BAD changes one of them
+    "time_calls": {"fn": nothing, "number": 2, "clock": time.perf_counter},
+    "median_time": {"fn": nothing, "repeat": 3, "warmup": 1, "number": 2,
+                    "clock": time.perf_counter},
+    "compare_times": {"functions": {"a": nothing, "b": nothing}, "repeat": 3, "warmup": 1,
+                      "number": {"a": 1, "b": 2}, "clock": time.perf_counter},
+}
+COUNTS = [(0, ValueError), (-1, ValueError), (2.5, TypeError), (3.0, TypeError),
+          (True, TypeError), ("3", TypeError), (None, TypeError)]
+BAD = [  # function, argument, bad value, expected error, what the message names
+    *[(f, "fn", v, TypeError, "fn") for f in ("time_calls", "median_time")
+      for v in (None, 3, "nothing", nothing())],
+    *[("compare_times", "functions", v, e, n) for v, e, n in [
+        ([nothing], TypeError, "functions"), (nothing, TypeError, "functions"),
+        ("f", TypeError, "functions"), ({}, ValueError, "functions"),
+        ({"a": nothing, "b": 3}, TypeError, "functions['b']"),
+        ({"a": nothing()}, TypeError, "functions['a']")]],
+    *[(f, "number", v, e, "number") for f in ("time_calls", "median_time", "compare_times")
+      for v, e in COUNTS],
+    *[("compare_times", "number", v, e, n) for v, e, n in [
+        ({"a": 1}, ValueError, "number"), ({"a": 1, "b": 0}, ValueError, "number['b']"),
+        ({"a": 1, "b": 1.5}, TypeError, "number['b']"), ({"a": 1, "b": 1, "c": 1}, ValueError,
+                                                         "number")]],
+    *[(f, "repeat", v, e, "repeat") for f in ("median_time", "compare_times")
+      for v, e in COUNTS],
+    *[(f, "warmup", v, e, "warmup") for f in ("median_time", "compare_times")
+      for v, e in [(-1, ValueError), (1.0, TypeError), (False, TypeError)]],
+    *[(f, "clock", v, e, "clock") for f in ("time_calls", "median_time", "compare_times")
+      for v, e in [(None, TypeError), (0.0, TypeError), (time, TypeError),
+                   (lambda: "now", TypeError), (lambda: float("nan"), TypeError),
+                   (iter([5.0, 4.0] * 20).__next__, ValueError)]],       # goes backwards
+]
+
+
+@pytest.mark.parametrize(("func", "arg", "value", "error", "named"), BAD,
+                         ids=[f"{f}-{a}-{i}" for i, (f, a, *_) in enumerate(BAD)])
+def test_bad_arguments_are_refused_by_name(func, arg, value, error, named):
+    with pytest.raises(error) as err:
+        getattr(timing, func)(**{**GOOD[func], arg: value})
+    message = str(err.value)
+    assert message.startswith(f"{func}(): "), message
+    assert named in message, message
+
+
+def test_every_public_function_has_bad_arguments_tried():
+    functions = {name for name in timing.__all__
+                 if callable(getattr(timing, name)) and not isinstance(getattr(timing, name),
+                                                                        type)}
+    assert issubclass(Timing, tuple)         # a record the functions return
+    assert functions == set(GOOD) == {func for func, *_ in BAD}
+    for func, kwargs in GOOD.items():        # and the valid arguments of the table are valid
+        getattr(timing, func)(**kwargs)
+
+
+def test_nothing_is_called_before_every_argument_is_checked():
+    clock = FakeClock()
+    a, b = clock.function("A", [1.0] * 10), clock.function("B", [1.0] * 10)
+    for bad in ({"repeat": 0}, {"number": {"A": 1, "B": 0}}, {"clock": None}):
+        with pytest.raises((TypeError, ValueError)):
+            compare_times({"A": a, "B": b}, **{"warmup": 2, "clock": clock, **bad})
+    with pytest.raises(TypeError, match=r"functions\['B'\]"):
+        compare_times({"A": a, "B": "b"}, warmup=2, clock=clock)
+    assert clock.log == []                  # no warm-up call ran
+
+
+def test_a_clock_that_goes_backwards_is_refused_not_averaged():
+    # time.time can be set back by the system; a negative time would silently pull the median
+    # down.
+    readings = iter([10.0, 9.0])
+    with pytest.raises(ValueError, match=r"time_calls\(\): clock went backwards \(-1 s\)"):
+        time_calls(lambda: None, clock=lambda: next(readings))
 
 
 def test_importing_timing_imports_neither_numpy_nor_tensorflow():
