@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from dlcourse import compress
+from dlcourse.compress import quantization
 from dlcourse.keras_ref import keras, tf, to_keras
 from dlcourse.scratch import (
     Activation,
@@ -96,7 +97,7 @@ def test_round_trip_error_is_at_most_half_a_step(dtype, axis, symmetric, shift):
     lo = -127 if symmetric else -128
     assert q.min() >= lo and q.max() <= 127
     back = compress.dequantize(q, scale, zero_point, axis=axis, dtype=np.float64)
-    half_step = compress._broadcastable(np.asarray(scale, np.float64), compress._axis(
+    half_step = quantization._broadcastable(np.asarray(scale, np.float64), quantization._axis(
         axis, x.ndim, "test"), x.ndim) / 2
     # The bound is exact in real arithmetic; 1e-9 covers the float64 evaluation.
     assert np.all(np.abs(back - x.astype(np.float64)) <= half_step * (1 + 1e-9))

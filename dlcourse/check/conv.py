@@ -13,8 +13,8 @@ import numpy as np
 
 from dlcourse.check.catalogue import Hint, Mistake, Spec, recognises
 from dlcourse.check.engine import Case, CheckResult, rng, run
-from dlcourse.scratch.conv import as_pair, conv_output_size, padding_split
 from dlcourse.scratch.conv import conv2d as conv2d_reference
+from dlcourse.scratch.windows import as_pair, conv_output_size, padding_split
 from dlcourse.validation import check_bool
 
 __all__ = ["conv2d", "int_pairs_hint"]

@@ -13,8 +13,9 @@ import numpy as np
 from dlcourse.check.catalogue import Hint, Mistake, Spec, recognises
 from dlcourse.check.conv import int_pairs_hint
 from dlcourse.check.engine import Case, CheckResult, rng, run
-from dlcourse.scratch.conv import as_pair, conv2d, conv_output_size
+from dlcourse.scratch.conv import conv2d
 from dlcourse.scratch.pooling import maxpool2d as maxpool2d_reference
+from dlcourse.scratch.windows import as_pair, conv_output_size
 from dlcourse.validation import check_bool
 
 __all__ = ["maxpool2d"]

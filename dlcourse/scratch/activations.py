@@ -5,8 +5,14 @@ For an activation ``a = f(z)`` applied elementwise, backpropagation needs
 row), so its backward rule multiplies by the Jacobian instead:
 ``dJ/dz = a * (dJ/da - sum(dJ/da * a))``, the sum over the last axis.
 
+A layer that keeps only the output ``a = f(z)`` (backpropagation through time keeps the hidden
+states ``h = f(z)``, not ``z``) needs the same derivative written in terms of ``a``:
+``σ'(z) = a (1 − a)``, ``tanh'(z) = 1 − a²``, ``relu'(z) = [a > 0]``; each ``*_derivative`` has
+its ``*_derivative_from_output`` twin beside it.
+
 Every activation is available by its Keras name through :func:`get`, which returns an
-:class:`ActivationFunction` with ``forward(z)`` and ``backward(z, a, grad_a)``.
+:class:`ActivationFunction` with ``forward(z)``, ``backward(z, a, grad_a)`` and
+``backward_from_output(a, grad_a)``: this module's table is the only one.
 """
 
 from __future__ import annotations
@@ -17,9 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
-    "ActivationFunction", "get", "linear", "linear_derivative", "names", "relu",
-    "relu_derivative", "sigmoid", "sigmoid_derivative", "softmax", "softmax_backward",
-    "tanh", "tanh_derivative",
+    "ActivationFunction", "get", "linear", "linear_derivative", "linear_derivative_from_output",
+    "names", "relu", "relu_derivative", "relu_derivative_from_output", "sigmoid",
+    "sigmoid_derivative", "sigmoid_derivative_from_output", "softmax", "softmax_backward", "tanh",
+    "tanh_derivative", "tanh_derivative_from_output",
 ]
 
 
@@ -40,6 +47,11 @@ def sigmoid_derivative(z):
     return s * (1.0 - s)
 
 
+def sigmoid_derivative_from_output(a):
+    """``σ'(z) = a (1 − a)`` from the output ``a = σ(z)``."""
+    return a * (1.0 - a)
+
+
 def tanh(z):
     """``tanh(z) = (e^z − e^{-z}) / (e^z + e^{-z})``, in (−1, 1) and centred on 0."""
     return np.tanh(z)
@@ -48,6 +60,11 @@ def tanh(z):
 def tanh_derivative(z):
     """``tanh'(z) = 1 − tanh(z)²``: at most 1, at ``z = 0``."""
     return 1.0 - np.tanh(z) ** 2
+
+
+def tanh_derivative_from_output(a):
+    """``tanh'(z) = 1 − a²`` from the output ``a = tanh(z)``."""
+    return 1.0 - a * a
 
 
 def relu(z):
@@ -61,6 +78,11 @@ def relu_derivative(z):
     return (z > 0).astype(np.result_type(z, np.float32))
 
 
+def relu_derivative_from_output(a):
+    """``relu'(z) = [a > 0]`` from the output ``a = relu(z)`` (``a > 0`` exactly when ``z > 0``)."""
+    return (a > 0).astype(a.dtype)
+
+
 def linear(z):
     """The identity ``f(z) = z`` (Keras's ``activation=None``)."""
     return np.asarray(z)
@@ -70,6 +92,11 @@ def linear_derivative(z):
     """``f'(z) = 1``."""
     z = np.asarray(z)
     return np.ones_like(z, dtype=np.result_type(z, np.float32))
+
+
+def linear_derivative_from_output(a):
+    """``f'(z) = 1``, in the output's dtype."""
+    return np.ones_like(a)
 
 
 def softmax(z, axis: int = -1):
@@ -89,24 +116,40 @@ class ActivationFunction:
     """An activation by name: ``forward(z) -> a`` and ``backward(z, a, grad_a) -> grad_z``.
 
     ``derivative(z)`` is ``f'(z)`` for the elementwise activations (None for softmax, whose
-    derivative is a Jacobian).
+    derivative is a Jacobian); ``derivative_from_output(a)`` is the same ``f'(z)`` computed from
+    ``a = f(z)`` alone (None when ``a`` does not determine it, and for softmax).
     """
 
     name: str
     forward: Callable[[np.ndarray], np.ndarray]
     derivative: Callable[[np.ndarray], np.ndarray] | None
+    derivative_from_output: Callable[[np.ndarray], np.ndarray] | None = None
 
     def backward(self, z, a, grad_a):
+        """``dJ/dz = dJ/da ⊙ f'(z)`` (softmax: its Jacobian product, from ``a``)."""
         if self.derivative is None:  # softmax
             return softmax_backward(a, grad_a)
         return grad_a * self.derivative(z)
 
+    def backward_from_output(self, a, grad_a):
+        """``dJ/dz`` from ``a = f(z)`` and ``dJ/da``, without ``z`` (what BPTT keeps).
+
+        Raises ValueError for an elementwise activation without ``derivative_from_output``.
+        """
+        if self.derivative is None:  # softmax: its Jacobian needs only a
+            return softmax_backward(a, grad_a)
+        if self.derivative_from_output is None:
+            raise ValueError(f"activation {self.name!r} has no derivative in terms of its output")
+        return grad_a * self.derivative_from_output(a)
+
 
 _ACTIVATIONS = {
-    "linear": ActivationFunction("linear", linear, linear_derivative),
-    "sigmoid": ActivationFunction("sigmoid", sigmoid, sigmoid_derivative),
-    "tanh": ActivationFunction("tanh", tanh, tanh_derivative),
-    "relu": ActivationFunction("relu", relu, relu_derivative),
+    "linear": ActivationFunction("linear", linear, linear_derivative,
+                                 linear_derivative_from_output),
+    "sigmoid": ActivationFunction("sigmoid", sigmoid, sigmoid_derivative,
+                                  sigmoid_derivative_from_output),
+    "tanh": ActivationFunction("tanh", tanh, tanh_derivative, tanh_derivative_from_output),
+    "relu": ActivationFunction("relu", relu, relu_derivative, relu_derivative_from_output),
     "softmax": ActivationFunction("softmax", softmax, None),
 }
 

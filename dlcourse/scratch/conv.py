@@ -17,167 +17,36 @@ kernel ``(kh, kw, in_channels, filters)`` and the bias ``(filters,)``, so weight
 Each operation comes twice with the same signature: ``conv2d_naive`` / ``conv2d_backward_naive``
 spell the formula out with loops (what the book shows), ``conv2d`` / ``conv2d_backward`` compute
 the same numbers with one matrix product (what the layer uses); a test keeps them equal.
+
+The window's geometry (output size, TensorFlow's 'same' padding, the strided view of every
+window) is :mod:`dlcourse.scratch.windows`, shared with pooling; its public functions are
+importable from here too, as the chapters import them.
 """
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from dlcourse.scratch import activations, initializers, regularizers
 from dlcourse.scratch.base import Layer, get_rng, register_layer
+from dlcourse.scratch.windows import (
+    PADDINGS,
+    as_pair,
+    check_padding,
+    conv_output_size,
+    offset_slice,
+    output_hw,
+    pad2d,
+    padded_geometry,
+    padding_split,
+    window_view,
+)
 from dlcourse.validation import check_bool, check_int
 
 __all__ = [
     "PADDINGS", "Conv2D", "as_pair", "check_padding", "conv2d", "conv2d_backward",
     "conv2d_backward_naive", "conv2d_naive", "conv_output_size", "pad2d", "padding_split",
 ]
-
-#: The padding names Keras accepts for 2-D convolution and pooling.
-PADDINGS = ("valid", "same")
-
-
-# --------------------------------------------------------------------------------- arguments
-def as_pair(value, what: str, owner: str) -> tuple[int, int]:
-    """``value`` as a pair of positive ints: ``3 -> (3, 3)``, ``(2, 3) -> (2, 3)``.
-
-    Parameters
-    ----------
-    value : int or pair of int
-        E.g. a ``kernel_size``, ``strides`` or ``pool_size``.
-    what : str
-        The argument's name, for the error message.
-    owner : str
-        Prefix of the error message (a function or layer name).
-
-    Returns
-    -------
-    tuple of two int
-
-    Raises
-    ------
-    ValueError
-        If ``value`` is neither a positive int nor a pair of positive ints.
-    """
-    def positive_int(v):
-        return isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0
-
-    if positive_int(value):
-        return int(value), int(value)
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(map(positive_int, value)):
-        return int(value[0]), int(value[1])
-    raise ValueError(f"{owner}: {what} must be a positive int or a pair of positive ints, "
-                     f"got {value!r}")
-
-
-def check_padding(padding, owner: str) -> str:
-    """The padding name in lower case (as Keras accepts it), or a ValueError naming the choices."""
-    if isinstance(padding, str) and padding.lower() in PADDINGS:
-        return padding.lower()
-    raise ValueError(f"{owner}: padding must be one of {list(PADDINGS)}, got {padding!r}")
-
-
-def conv_output_size(size: int, kernel: int, stride: int, padding: str) -> int:
-    """Length of one spatial axis of the output of a convolution or a pooling.
-
-    Notes
-    -----
-    With input length ``n``, kernel (or pool) length ``k`` and stride ``s``:
-
-    - ``'valid'`` (no padding): ``⌊(n − k) / s⌋ + 1``, the number of whole windows;
-    - ``'same'`` (zero padding): ``⌈n / s⌉``, independent of ``k`` (equal to ``n`` when ``s = 1``).
-
-    Parameters
-    ----------
-    size, kernel, stride : int
-        ``n``, ``k`` and ``s``.
-    padding : {'valid', 'same'}
-
-    Returns
-    -------
-    int
-
-    Raises
-    ------
-    ValueError
-        For an unknown padding, or a ``'valid'`` input shorter than the kernel.
-    """
-    padding = check_padding(padding, "conv_output_size()")
-    if padding == "same":
-        return -(-size // stride)
-    if size < kernel:
-        raise ValueError(f"conv_output_size(): with padding 'valid' the input length must be at "
-                         f"least the kernel length {kernel}, got {size}")
-    return (size - kernel) // stride + 1
-
-
-def padding_split(size: int, kernel: int, stride: int, padding: str) -> tuple[int, int]:
-    """How many rows (or columns) TensorFlow pads before and after one spatial axis.
-
-    Notes
-    -----
-    ``'valid'`` pads nothing. ``'same'`` pads just enough for ``out = ⌈n / s⌉`` windows:
-
-        pad_total  = max((out − 1)·s + k − n, 0)
-        pad_before = ⌊pad_total / 2⌋,   pad_after = pad_total − pad_before
-
-    so an odd total puts the extra row after (bottom, right), as TensorFlow does; with stride 2
-    or an even kernel the two sides differ.
-
-    Parameters
-    ----------
-    size, kernel, stride : int
-        Input length ``n``, kernel length ``k`` and stride ``s``.
-    padding : {'valid', 'same'}
-
-    Returns
-    -------
-    (pad_before, pad_after) : tuple of two int
-    """
-    padding = check_padding(padding, "padding_split()")
-    if padding == "valid":
-        return 0, 0
-    out = conv_output_size(size, kernel, stride, padding)
-    total = max((out - 1) * stride + kernel - size, 0)
-    return total // 2, total - total // 2
-
-
-def pad2d(x: np.ndarray, window, strides, padding: str,
-          value: float = 0.0) -> tuple[np.ndarray, tuple[int, int]]:
-    """``x`` padded on height and width as TensorFlow pads it for a window sliding over it.
-
-    Parameters
-    ----------
-    x : ndarray, shape (batch, height, width, channels)
-    window : int or (int, int)
-        The kernel (or pool) size ``(kh, kw)``.
-    strides : int or (int, int)
-    padding : {'valid', 'same'}
-        ``'valid'`` returns ``x`` itself; ``'same'`` pads as :func:`padding_split`.
-    value : float
-        The padding value: 0 for a convolution, −∞ for max pooling.
-
-    Returns
-    -------
-    x_pad : ndarray, shape (batch, height + top + bottom, width + left + right, channels)
-    (top, left) : tuple of two int
-        Where ``x`` starts in ``x_pad``: ``x = x_pad[:, top:top + height, left:left + width]``.
-    """
-    x = np.asarray(x)
-    if x.ndim != 4:
-        raise ValueError(f"pad2d(): expected x of rank 4 (batch, height, width, channels), "
-                         f"got shape {x.shape}")
-    window = as_pair(window, "window", "pad2d()")
-    strides = as_pair(strides, "strides", "pad2d()")
-    top, bottom = padding_split(x.shape[1], window[0], strides[0], padding)
-    left, right = padding_split(x.shape[2], window[1], strides[1], padding)
-    if top == bottom == left == right == 0:
-        return x, (0, 0)
-    return (np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value),
-            (top, left))
-
 
 def _check_conv_args(fname, x, kernel, bias, strides, padding, grad_output=None):
     x = np.asarray(x)
@@ -211,10 +80,7 @@ def _check_conv_args(fname, x, kernel, bias, strides, padding, grad_output=None)
 
 
 def _output_shape(x_shape, kernel_shape, strides, padding):
-    return (x_shape[0],
-            conv_output_size(x_shape[1], kernel_shape[0], strides[0], padding),
-            conv_output_size(x_shape[2], kernel_shape[1], strides[1], padding),
-            kernel_shape[3])
+    return (x_shape[0], *output_hw(x_shape, kernel_shape[:2], strides, padding), kernel_shape[3])
 
 
 # --------------------------------------------------------------------------------- naive
@@ -327,11 +193,7 @@ def _im2col(xp: np.ndarray, kh: int, kw: int, strides: tuple[int, int], out_h: i
     ``cols @ kernel.reshape(-1, filters)``.
     """
     batch, _, _, channels = xp.shape
-    sb, sr, sc, sch = xp.strides
-    # A read-only view with no copy: window (r, q) starts at row r·s_h, column q·s_w.
-    windows = as_strided(xp, shape=(batch, out_h, out_w, kh, kw, channels),
-                         strides=(sb, sr * strides[0], sc * strides[1], sr, sc, sch),
-                         writeable=False)
+    windows = window_view(xp, (kh, kw), strides, (out_h, out_w))  # a view, no copy
     # One contiguous copy, so that the matrix product runs on a plain C-ordered matrix.
     return np.ascontiguousarray(windows).reshape(batch * out_h * out_w, kh * kw * channels)
 
@@ -346,7 +208,6 @@ def _col2im(grad_output: np.ndarray, kernel: np.ndarray, padded_shape: tuple[int
     """
     kh, kw, channels, filters = kernel.shape
     batch, out_h, out_w, _ = grad_output.shape
-    sh, sw = strides
     grad_2d = grad_output.reshape(-1, filters)
     grad_xp = np.zeros(padded_shape, dtype=np.result_type(grad_2d, kernel))
     # Windows overlap, so several outputs add onto the same pixel, but within one kernel offset
@@ -356,7 +217,7 @@ def _col2im(grad_output: np.ndarray, kernel: np.ndarray, padded_shape: tuple[int
     for i in range(kh):
         for j in range(kw):
             block = (grad_2d @ kernel[i, j].T).reshape(batch, out_h, out_w, channels)
-            grad_xp[:, i:i + sh * (out_h - 1) + 1:sh, j:j + sw * (out_w - 1) + 1:sw, :] += block
+            grad_xp[offset_slice(i, j, strides, (out_h, out_w))] += block
     return grad_xp
 
 
@@ -382,11 +243,9 @@ def _conv2d_backward(grad_output, x_shape, kernel, cols, strides, padding, input
     grad_bias = np.ones(grad_2d.shape[0], dtype=grad_2d.dtype) @ grad_2d
     if not input_grad:
         return None, grad_kernel, grad_bias
-    top, bottom = padding_split(x_shape[1], kh, strides[0], padding)
-    left, right = padding_split(x_shape[2], kw, strides[1], padding)
-    padded_shape = (x_shape[0], x_shape[1] + top + bottom, x_shape[2] + left + right, x_shape[3])
+    (top, left), padded_shape = padded_geometry(x_shape, (kh, kw), strides, padding)
     grad_xp = _col2im(grad_output, kernel, padded_shape, strides)
-    if top == bottom == left == right == 0:
+    if padded_shape == tuple(x_shape):
         return grad_xp, grad_kernel, grad_bias
     grad_x = grad_xp[:, top:top + x_shape[1], left:left + x_shape[2], :]
     return np.ascontiguousarray(grad_x), grad_kernel, grad_bias

@@ -10,12 +10,15 @@ One training step is the whole of deep learning in four lines::
 ``fit`` repeats it over mini-batches and epochs, keeps Keras's history (``loss``, ``accuracy``,
 ``val_loss``, ``val_accuracy``), and stops with :class:`TrainingDivergedError` the moment the loss
 stops being a finite number.
+
+:class:`Input`, :class:`History`, :class:`TrainingDivergedError` and the loop's helpers (the
+accuracy metric, the argument checks, the progress bar, the summary's table) live in
+:mod:`dlcourse.scratch.training`; they are importable from here too.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,94 +28,23 @@ import numpy as np
 from dlcourse.scratch import losses as losses_module
 from dlcourse.scratch import optimizers as optimizers_module
 from dlcourse.scratch.base import Layer, _built_or_unchanged, _check_training, _weight_list, get_rng
+from dlcourse.scratch.training import (
+    History,
+    Input,
+    TrainingDivergedError,
+    check_batch_size,
+    check_metrics,
+    check_target_array,
+    check_validation_data,
+    check_verbose,
+    count_correct,
+    progress_bar,
+    split_validation,
+    summary_table,
+)
 from dlcourse.validation import check_array, check_bool, check_int, check_number
 
 __all__ = ["History", "Input", "Sequential", "TrainingDivergedError"]
-
-
-class TrainingDivergedError(FloatingPointError):
-    """Training produced a loss that is NaN or infinite.
-
-    Attributes
-    ----------
-    epoch, step : int
-        Where it happened (1-based, as a progress bar counts).
-    loss : float
-        The offending value.
-    history : History
-        The history of the epochs completed before it.
-    """
-
-    def __init__(self, message: str, epoch: int, step: int, loss: float, history: History):
-        super().__init__(message)
-        self.epoch, self.step, self.loss, self.history = epoch, step, loss, history
-
-
-class History:
-    """What ``fit`` returns, as in Keras: ``history.history["loss"]`` is one value per epoch."""
-
-    def __init__(self):
-        self.history: dict[str, list[float]] = {}
-        self.epoch: list[int] = []
-        self.params: dict = {}
-
-    def _append(self, epoch: int, logs: dict[str, float]) -> None:
-        self.epoch.append(epoch)
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(float(value))
-
-    def __repr__(self):
-        keys = ", ".join(self.history)
-        return f"<History: {len(self.epoch)} epochs of {keys}>"
-
-
-class Input:
-    """The shape of one example, without the batch axis, as ``keras.Input(shape)``.
-
-    Put it first in a :class:`Sequential` to create every weight at once (so ``summary()`` and
-    ``get_weights()`` work before any data has been seen).
-    """
-
-    def __init__(self, shape, dtype="float32"):
-        given = shape
-        if isinstance(shape, numbers.Integral) and not isinstance(shape, (bool, np.bool_)):
-            shape = (shape,)
-        if not isinstance(shape, (tuple, list)) or not shape or any(
-                isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral) or s < 1
-                for s in shape):
-            raise ValueError(f"Input: shape must be a tuple of positive integers (one example, "
-                             f"without the batch axis), got {given!r}")
-        try:
-            dtype = np.dtype(dtype)
-        except TypeError as err:
-            raise TypeError(f"Input: dtype must be float32 or float64, got {dtype!r}") from err
-        if not np.issubdtype(dtype, np.floating):
-            raise TypeError(f"Input: dtype must be float32 or float64, got {dtype}")
-        self.shape = tuple(int(s) for s in shape)
-        self.dtype = dtype
-
-    def __repr__(self):
-        return f"Input(shape={self.shape}, dtype={self.dtype})"
-
-
-def _accuracy_kind(y_true: np.ndarray, y_pred: np.ndarray) -> str:
-    """Which accuracy Keras means by "accuracy" for these shapes (compile_utils.get_metric)."""
-    if y_pred.shape[-1] == 1:
-        return "binary"
-    if y_true.ndim < y_pred.ndim or (y_true.shape[-1] == 1 and y_pred.shape[-1] > 1):
-        return "sparse"
-    return "categorical"
-
-
-def _count_correct(y_true: np.ndarray, y_pred: np.ndarray) -> int:
-    kind = _accuracy_kind(y_true, y_pred)
-    if kind == "binary":
-        hits = (y_pred > 0.5).astype(np.int8) == (np.asarray(y_true).reshape(y_pred.shape) > 0.5)
-    elif kind == "sparse":
-        hits = y_pred.argmax(axis=-1) == np.asarray(y_true).reshape(y_pred.shape[:-1])
-    else:
-        hits = y_pred.argmax(axis=-1) == np.asarray(y_true).argmax(axis=-1)
-    return int(np.sum(hits))
 
 
 class Sequential:
@@ -365,17 +297,8 @@ class Sequential:
             rows.append((f"{layer.name} ({type(layer).__name__})",
                          str(shape) if shape else "?",
                          f"{layer.count_params():,}"))
-        widths = [max(len(h), *(len(r[i]) for r in rows)) + 2
-                  for i, h in enumerate(("Layer (type)", "Output Shape", "Param #"))]
-        line = "─" * (sum(widths) + 2)
-        out = [f'Model: "{self.name}"', line,
-               f"{'Layer (type)':<{widths[0]}} {'Output Shape':<{widths[1]}} "
-               f"{'Param #':>{widths[2]}}", line]
-        out += [f"{a:<{widths[0]}} {b:<{widths[1]}} {c:>{widths[2]}}" for a, b, c in rows]
-        total = self.count_params()
         nbytes = sum(v.nbytes for layer in self.layers for v in layer.params.values())
-        out += [line, f" Total params: {total:,} ({_size(nbytes)})"]
-        print_fn("\n".join(out))
+        print_fn(summary_table(self.name, rows, self.count_params(), nbytes))
 
     # ------------------------------------------------------------------------- training
     def compile(self, optimizer="rmsprop", loss=None, metrics=None) -> None:
@@ -389,17 +312,7 @@ class Sequential:
                              "loss='sparse_categorical_crossentropy'")
         optimizer = optimizers_module.get(optimizer)
         loss = losses_module.get(loss)
-        if isinstance(metrics, str):
-            raise TypeError(f"{self._owner}: metrics must be a list, e.g. metrics=[{metrics!r}], "
-                            f"got the string {metrics!r} (Keras refuses it too)")
-        if metrics is not None and not isinstance(metrics, (list, tuple)):
-            raise TypeError(f"{self._owner}: metrics must be a list, e.g. metrics=['accuracy'], "
-                            f"got {type(metrics).__name__}")
-        metrics = list(metrics or [])
-        for metric in metrics:
-            if metric not in ("accuracy", "acc"):
-                raise ValueError(f"{self._owner}: unknown metric {metric!r} in metrics; "
-                                 "the from-scratch model supports 'accuracy'")
+        metrics = check_metrics(metrics, self._owner)
         self.optimizer, self.loss, self.metrics = optimizer, loss, metrics
 
     def _check_compiled(self, what: str) -> None:
@@ -412,20 +325,7 @@ class Sequential:
         Called inside :meth:`_context`, which says which call and which data it was.
         """
         x = self._check_x(x)
-        if y is None:
-            raise TypeError(f"{self._owner}: needs the targets y")
-        try:
-            y = np.asarray(y)
-        except (ValueError, TypeError) as err:  # ragged nested lists
-            raise TypeError(f"{self._owner}: expected the targets as an array, got "
-                            f"{type(y).__name__} that NumPy cannot turn into one") from err
-        if y.dtype == object:
-            raise TypeError(f"{self._owner}: expected numeric targets, got an object array")
-        if y.ndim == 0:
-            raise ValueError(f"{self._owner}: expected one target per example, "
-                             f"got a scalar {y!r}")
-        if len(y) != len(x):
-            raise ValueError(f"{self._owner}: got {len(x)} inputs but {len(y)} targets")
+        y = check_target_array(y, len(x), self._owner)
         output_shape, dtype = self._propagate(x.shape, x.dtype, build=False)
         self.loss.check_targets(y, output_shape, dtype)
         return x, y
@@ -456,23 +356,9 @@ class Sequential:
                     raise type(err)(f"the model's outputs do not suit the loss: {err}") from err
                 self._outputs_suit = self.loss
 
-    def _check_batch_size(self, batch_size) -> int:
-        # None is Keras's default of 32.
-        if batch_size is None:
-            return 32
-        return check_int(batch_size, "batch_size", self._owner, minimum=1)
-
-    def _check_verbose(self, verbose) -> int:
-        if isinstance(verbose, str) and verbose == "auto":
-            return 1
-        if isinstance(verbose, numbers.Integral) and not isinstance(verbose, (bool, np.bool_)) \
-                and verbose in (0, 1, 2):
-            return int(verbose)
-        raise ValueError(f"{self._owner}: verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
-
     def _batch_logs(self, y_true, y_pred) -> tuple[float, int]:
         loss = float(self.loss(y_true, y_pred)) + self.regularization_loss()
-        correct = _count_correct(y_true, y_pred) if self.metrics else 0
+        correct = count_correct(y_true, y_pred) if self.metrics else 0
         return loss, correct
 
     def _epoch_logs(self, loss_sum: float, correct: int, n: int, prefix: str = ""):
@@ -550,25 +436,19 @@ class Sequential:
         """
         self._check_compiled("fit")
         epochs = check_int(epochs, "epochs", self._owner, minimum=1)
-        batch_size = self._check_batch_size(batch_size)
+        batch_size = check_batch_size(batch_size, self._owner)
         shuffle = check_bool(shuffle, "shuffle", self._owner)
-        verbose = self._check_verbose(verbose)
+        verbose = check_verbose(verbose, self._owner)
         validation_split = check_number(validation_split, "validation_split", self._owner, 0, 1,
                                         high_open=True)
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError(f"{self._owner}: validation_data must be a tuple "
-                                 "(x_val, y_val)")
-            if validation_split:
-                raise ValueError(f"{self._owner}: give validation_data or validation_split, "
-                                 f"not both (got validation_split={validation_split})")
+        check_validation_data(validation_data, validation_split, self._owner)
         with self._context("fit()"):
             x, y = self._check_xy(x, y)
         if validation_data is not None:
             with self._context("fit() validation_data"):
                 x_val, y_val = self._check_xy(*validation_data)
         elif validation_split:
-            x, y, x_val, y_val = self._split(x, y, validation_split)
+            x, y, x_val, y_val = split_validation(x, y, validation_split, self._owner)
         with self._context("fit()"):
             self._trial_run(x, y, batch_size)
         validate = validation_data is not None or validation_split > 0
@@ -579,7 +459,7 @@ class Sequential:
         for epoch in range(epochs):
             order = get_rng().permutation(n) if shuffle else None
             loss_sum, correct = 0.0, 0
-            bar = _progress(steps, epoch, epochs) if verbose == 1 else None
+            bar = progress_bar(steps, epoch, epochs) if verbose == 1 else None
             for step in range(steps):
                 batch = slice(step * batch_size, min(n, (step + 1) * batch_size))
                 idx = order[batch] if order is not None else batch
@@ -588,13 +468,9 @@ class Sequential:
                 if not math.isfinite(loss):
                     if bar is not None:
                         bar.close()
-                    lr = getattr(self.optimizer, "learning_rate", None)
-                    raise TrainingDivergedError(
-                        f"Training diverged at epoch {epoch + 1}, step {step + 1} of {steps}: "
-                        f"the loss became {loss}. What usually helps: a smaller learning rate "
-                        f"(it is {lr}), gradient clipping (e.g. clipnorm=1.0 in the optimizer), "
-                        "or scaling the inputs (e.g. pixels / 255).",
-                        epoch=epoch + 1, step=step + 1, loss=loss, history=history)
+                    raise TrainingDivergedError.at(
+                        epoch + 1, step + 1, steps, loss,
+                        getattr(self.optimizer, "learning_rate", None), history)
                 loss_sum += loss * len(xb)
                 correct += batch_correct
                 if bar is not None:
@@ -611,16 +487,6 @@ class Sequential:
                 shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
                 print(f"Epoch {epoch + 1}/{epochs} - {shown}", file=sys.stdout)
         return history
-
-    def _split(self, x, y, validation_split: float):
-        """Keras's split: the last ``validation_split`` of the examples, before shuffling."""
-        n = len(x)
-        split_at = int(math.floor(n * (1.0 - validation_split)))
-        if split_at == 0 or split_at == n:
-            raise ValueError(f"{self._owner}: validation_split={validation_split} leaves "
-                             f"{split_at} of the {n} examples for training and {n - split_at} "
-                             "for validation; both need at least one")
-        return x[:split_at], y[:split_at], x[split_at:], y[split_at:]
 
     def _evaluate(self, x, y, batch_size: int, prefix: str = "") -> dict[str, float]:
         loss_sum, correct = 0.0, 0
@@ -639,8 +505,8 @@ class Sequential:
         (or a dict with ``return_dict=True``). Every argument and target is checked first.
         """
         self._check_compiled("evaluate")
-        batch_size = self._check_batch_size(batch_size)
-        self._check_verbose(verbose)
+        batch_size = check_batch_size(batch_size, self._owner)
+        check_verbose(verbose, self._owner)
         return_dict = check_bool(return_dict, "return_dict", self._owner)
         with self._context("evaluate()"):
             x, y = self._check_xy(x, y)
@@ -653,26 +519,10 @@ class Sequential:
 
     def predict(self, x, batch_size: int = 32, verbose=0) -> np.ndarray:
         """The model's output for ``x``, computed in batches in inference mode."""
-        batch_size = self._check_batch_size(batch_size)
-        self._check_verbose(verbose)
+        batch_size = check_batch_size(batch_size, self._owner)
+        check_verbose(verbose, self._owner)
         x = self._check_x(x)
         with self._all_or_nothing():  # builds a model not built yet, or nothing
             outputs = [self._predict_batch(x[start:start + batch_size])
                        for start in range(0, len(x), batch_size)]
         return np.concatenate(outputs)
-
-
-def _size(nbytes: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if nbytes < 1024 or unit == "GB":
-            return f"{nbytes:.2f} {unit}" if unit != "B" else f"{nbytes} B"
-        nbytes /= 1024
-    return f"{nbytes} B"
-
-
-def _progress(steps: int, epoch: int, epochs: int):
-    from tqdm import tqdm  # only needed when a progress bar is shown
-
-    # stdout, not tqdm's default stderr: notebooks and the book treat stderr as a warning.
-    return tqdm(total=steps, desc=f"Epoch {epoch + 1}/{epochs}", unit="step", file=sys.stdout,
-                leave=True, dynamic_ncols=True)

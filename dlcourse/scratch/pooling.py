@@ -8,7 +8,8 @@ and its gradient flows back only to the input that was the maximum: the others d
 the output. When several inputs of a window tie for the maximum, TensorFlow gives the whole
 gradient to the first of them in row-major order (top row first, then left to right); so do the
 functions here. ``'same'`` pads with −∞ (a padded cell never wins), split as
-:func:`dlcourse.scratch.conv.padding_split`; the strides default to the pool size, as in Keras.
+:func:`dlcourse.scratch.windows.padding_split`; the strides default to the pool size, as in
+Keras. The window's geometry is :mod:`dlcourse.scratch.windows`, shared with convolution.
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ from __future__ import annotations
 import numpy as np
 
 from dlcourse.scratch.base import Layer, register_layer
-from dlcourse.scratch.conv import as_pair, check_padding, conv_output_size, pad2d, padding_split
+from dlcourse.scratch.windows import (
+    as_pair,
+    check_padding,
+    conv_output_size,
+    offset_slice,
+    output_hw,
+    pad2d,
+    padded_geometry,
+)
 
 __all__ = ["MaxPooling2D", "maxpool2d", "maxpool2d_backward", "maxpool2d_backward_naive",
            "maxpool2d_naive"]
@@ -43,10 +52,7 @@ def _check_pool_args(fname, x, pool_size, strides, padding, grad_output=None):
 
 
 def _output_shape(x_shape, pool, strides, padding):
-    return (x_shape[0],
-            conv_output_size(x_shape[1], pool[0], strides[0], padding),
-            conv_output_size(x_shape[2], pool[1], strides[1], padding),
-            x_shape[3])
+    return (x_shape[0], *output_hw(x_shape, pool, strides, padding), x_shape[3])
 
 
 def _pad_for_pool(x, pool, strides, padding):
@@ -72,7 +78,7 @@ def maxpool2d_naive(x, pool_size=2, strides=None, padding="valid"):
     Returns
     -------
     y : ndarray, shape (batch, out_height, out_width, channels)
-        Sizes from :func:`dlcourse.scratch.conv.conv_output_size`.
+        Sizes from :func:`dlcourse.scratch.windows.conv_output_size`.
 
     Notes
     -----
@@ -136,20 +142,13 @@ def maxpool2d_backward_naive(grad_output, x, pool_size=2, strides=None, padding=
 
 
 # --------------------------------------------------------------------------------- fast
-def _window_slice(i, j, strides, out_h, out_w):
-    """Index of the inputs at offset ``(i, j)`` of every window: one strided slice."""
-    sh, sw = strides
-    return (slice(None), slice(i, i + sh * (out_h - 1) + 1, sh),
-            slice(j, j + sw * (out_w - 1) + 1, sw), slice(None))
-
-
 def _window_views(xp, pool, strides, out_h, out_w):
     """The ``ph·pw`` strided views ``x_pad[:, i::s_h, j::s_w, :]``, offsets in row-major order.
 
     View ``i·pw + j`` holds input ``(i, j)`` of every window at once, shape
     ``(batch, out_h, out_w, channels)``.
     """
-    return [xp[_window_slice(i, j, strides, out_h, out_w)]
+    return [xp[offset_slice(i, j, strides, (out_h, out_w))]
             for i in range(pool[0]) for j in range(pool[1])]
 
 
@@ -179,7 +178,7 @@ def _maxpool_forward(x, pool, strides, padding):
 def _maxpool_backward(grad_output, x_shape, is_first_max, pool, strides, padding):
     """The vectorised backward pass on checked arguments, given the forward's maxima."""
     _, out_h, out_w, _ = grad_output.shape
-    (top, left), padded_shape = _padded_geometry(x_shape, pool, strides, padding)
+    (top, left), padded_shape = padded_geometry(x_shape, pool, strides, padding)
     grad_xp = np.zeros(padded_shape, dtype=np.result_type(grad_output, np.float32))
     # Windows may overlap, but the inputs at one offset (i, j) of all windows are distinct
     # pixels, so ph·pw slice additions replace a slow scatter (np.add.at).
@@ -188,13 +187,6 @@ def _maxpool_backward(grad_output, x_shape, is_first_max, pool, strides, padding
     if padded_shape == tuple(x_shape):
         return grad_xp
     return grad_xp[:, top:top + x_shape[1], left:left + x_shape[2], :].copy()
-
-
-def _padded_geometry(x_shape, pool, strides, padding):
-    top, bottom = padding_split(x_shape[1], pool[0], strides[0], padding)
-    left, right = padding_split(x_shape[2], pool[1], strides[1], padding)
-    return (top, left), (x_shape[0], x_shape[1] + top + bottom, x_shape[2] + left + right,
-                         x_shape[3])
 
 
 def maxpool2d(x, pool_size=2, strides=None, padding="valid"):

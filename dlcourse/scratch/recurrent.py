@@ -62,29 +62,21 @@ class RNNGradients(NamedTuple):
 
 
 # ------------------------------------------------------------------------------ helpers
-# The backward pass keeps the hidden states h = f(z), not z, so each derivative is written in
-# terms of the output: tanh' = 1 − h², σ' = h (1 − h), relu' = [h > 0].
-_DERIVATIVES_FROM_OUTPUT = {
-    "linear": lambda a: np.ones_like(a),
-    "tanh": lambda a: 1.0 - a * a,
-    "sigmoid": lambda a: a * (1.0 - a),
-    "relu": lambda a: (a > 0).astype(a.dtype),
-}
-
-
+# The backward pass keeps the hidden states h = f(z), not z, so it uses each activation's
+# derivative written in terms of its output (tanh' = 1 − h², σ' = h (1 − h), relu' = [h > 0]),
+# from the one table of dlcourse.scratch.activations.
 def _activation(activation, where: str) -> activations.ActivationFunction:
+    """The activation by Keras name, refused if its derivative cannot be had from its output."""
     act = activations.get(activation, owner=where)
-    if act.name not in _DERIVATIVES_FROM_OUTPUT and act.name != "softmax":
+    if act.derivative is not None and act.derivative_from_output is None:
         raise ValueError(f"{where}: activation {act.name!r} has no backward rule here; expected "
-                         f"one of {sorted([*_DERIVATIVES_FROM_OUTPUT, 'softmax'])}")
+                         f"one of {activations.names()}")
     return act
 
 
 def _grad_z(act: activations.ActivationFunction, a: np.ndarray, grad_a: np.ndarray):
     """``dJ/dz`` from ``a = f(z)`` and ``dJ/da``, without ``z``."""
-    if act.name == "softmax":  # its derivative is a Jacobian, not elementwise
-        return activations.softmax_backward(a, grad_a)
-    return grad_a * _DERIVATIVES_FROM_OUTPUT[act.name](a)
+    return act.backward_from_output(a, grad_a)
 
 
 def _check_shapes(where: str, x, kernel, recurrent_kernel, bias=None, h0=None, h=None,
@@ -214,10 +206,7 @@ def rnn_forward(x, kernel, recurrent_kernel, bias, activation="tanh", h0=None):
     for t in range(time):
         z = np.matmul(h_prev, recurrent_kernel, out=h[t])
         z += xw[t]
-        if act.name == "tanh":  # the common case, without a temporary
-            np.tanh(z, out=z)
-        else:
-            h[t] = act.forward(z)
+        h[t] = act.forward(z)
         h_prev = h[t]
     return h.transpose(1, 0, 2)
 
@@ -322,9 +311,9 @@ def rnn_backward(grad_h, x, h, kernel, recurrent_kernel, activation="tanh", h0=N
     # Time-major views, the layout rnn_forward stores h in: each step's slice is contiguous.
     h_tm = h.transpose(1, 0, 2)
     grad_h_tm = grad_h.astype(dtype, copy=False).transpose(1, 0, 2)
-    elementwise = act.name != "softmax"
+    elementwise = act.derivative is not None  # softmax's derivative is a Jacobian
     if elementwise:
-        f_prime = _DERIVATIVES_FROM_OUTPUT[act.name](h_tm)  # f'(z_t) for every step at once
+        f_prime = act.derivative_from_output(h_tm)  # f'(z_t) for every step at once
     grad_h_steps = np.empty((time, batch, units), dtype=dtype)
     grad_z = np.empty((time, batch, units), dtype=dtype)
     recurrent_kernel_t = recurrent_kernel.T

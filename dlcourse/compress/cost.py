@@ -1,0 +1,416 @@
+"""What a model costs, from its layers' shapes alone: parameters, FLOPs and memory.
+
+:func:`layer_cost`, :func:`model_costs`, :func:`count_params`, :func:`count_flops`,
+:func:`memory_bytes`. They read only each layer's ``get_config()``, whose keys the from-scratch
+layers share with Keras (``units``, ``filters``, ``kernel_size``, ``strides``, ``padding``,
+``pool_size``, ``use_bias``, ...), so they measure a ``keras.Sequential`` as well as a
+from-scratch one; the layer types they know are those of :func:`dlcourse.scratch.layer_types`,
+one formula each (registered with ``_formula``).
+
+FLOPs follow TensorFlow's profiler (``tf.compat.v1.profiler``) so that the two can be compared:
+a multiply-add counts 2, adding a bias 1 per output, a max pooling 1 per element of each window,
+a softmax 5 per output, other activations and reshapes 0. Counts are per example, for inference.
+NumPy only; nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+
+from dlcourse.scratch.base import layer_types
+from dlcourse.scratch.model import Input
+from dlcourse.scratch.windows import as_pair, check_padding, conv_output_size
+from dlcourse.validation import check_bool, check_int
+
+__all__ = ["LayerCost", "count_flops", "count_params", "layer_cost", "memory_bytes",
+           "model_costs"]
+
+
+class LayerCost(NamedTuple):
+    """What one layer costs, per example.
+
+    Attributes
+    ----------
+    name, kind : str
+        The layer's name and class name (``"Dense"``, ``"Conv2D"``, ...).
+    output_shape : tuple of int
+        Without the batch axis.
+    params : int
+        Number of weights (trainable or not), as Keras's ``count_params()``.
+    flops : int
+        Floating-point operations of one forward pass, in TensorFlow's profiler's convention.
+    trainable_params : int
+        The weights that training changes by gradient descent, which have a gradient and
+        optimizer slots: all of ``params`` except BatchNormalization's moving statistics (and
+        none for a Keras layer with ``trainable=False``).
+    """
+
+    name: str
+    kind: str
+    output_shape: tuple
+    params: int
+    flops: int
+    trainable_params: int
+
+
+class _Cost(NamedTuple):
+    """What a cost formula returns: the rest of a :class:`LayerCost`."""
+
+    output_shape: tuple
+    params: int
+    flops: int
+    trainable_params: int
+
+
+# Settings of a Keras layer that change its cost although the formulas below ignore them, with
+# the value the formulas assume. The from-scratch layers have none of them, so their configs
+# have no such key; a Keras layer's config has them.
+_ASSUMED = {
+    # A dilated kernel changes the output size, groups the number of weights; channels first
+    # moves the channels to axis 1 (for Conv2D and MaxPooling2D; Flatten's count is the same).
+    "Conv2D": {"dilation_rate": (1, 1), "groups": 1, "data_format": "channels_last"},
+    "MaxPooling2D": {"data_format": "channels_last"},
+    "SimpleRNN": {"return_state": False},   # a list of outputs, not one
+    "Dense": {"lora_rank": None},           # LoRA adds weights
+}
+
+# The cost formula of every layer type of dlcourse.scratch.layer_types(), by type name
+# (test_layer_config checks that none is missing).
+_FORMULAS: dict[str, Callable[[dict, tuple, str], _Cost]] = {}
+
+
+def _formula(kind: str):
+    """Decorator: ``f(config, shape, owner) -> _Cost`` is the cost formula of layers ``kind``."""
+    def register(formula):
+        _FORMULAS[kind] = formula
+        return formula
+    return register
+
+
+def _check_layer_settings(config: dict, kind: str, owner: str) -> None:
+    for setting, assumed in _ASSUMED.get(kind, {}).items():
+        value = config.get(setting, assumed)
+        if isinstance(value, list):
+            value = tuple(value)
+        if setting == "dilation_rate" and np.ndim(value) == 0:
+            value = (value, value)
+        if value != assumed:
+            raise ValueError(f"{owner}: {setting}={value!r} is not counted here; the formulas "
+                             f"assume {setting}={assumed!r}")
+
+
+def _check_shape(input_shape, owner: str) -> tuple[int, ...]:
+    """The shape of one example: a non-empty tuple of positive integers, no batch axis."""
+    if not isinstance(input_shape, (tuple, list)):
+        raise TypeError(f"{owner}: input_shape must be a tuple of positive integers (one "
+                        f"example's shape), got {input_shape!r}")
+    if not input_shape or input_shape[0] is None:
+        raise ValueError(f"{owner}: input_shape must be the shape of one example, without the "
+                         f"batch axis, e.g. (28, 28, 1); got {input_shape!r}")
+    return tuple(check_int(size, f"input_shape[{i}]", owner, minimum=1)
+                 for i, size in enumerate(input_shape))
+
+
+def _rank(shape: tuple, rank: int, layout: str, owner: str) -> None:
+    if len(shape) != rank:
+        raise ValueError(f"{owner}: expects input_shape {layout}, got {shape}")
+
+
+def _output_size(size: int, kernel: int, stride: int, padding: str, what: str,
+                 shape: tuple, owner: str) -> int:
+    if padding == "valid" and size < kernel:
+        raise ValueError(f"{owner}: with padding 'valid' the input {shape} must be at least as "
+                         f"large as the {what}")
+    return conv_output_size(size, kernel, stride, padding)
+
+
+def _use_bias(config: dict, owner: str) -> int:
+    return int(check_bool(config.get("use_bias", True), "use_bias", owner))
+
+
+def _activation_flops(config: dict, size: int) -> int:
+    # TensorFlow's profiler counts a softmax as 5 operations per element (exponential, sum,
+    # division and the max subtraction); it counts no other activation. A config names the
+    # activation ("softmax"); a custom one is kept as the function or object itself.
+    activation = config.get("activation")
+    if not isinstance(activation, str):
+        activation = getattr(activation, "name", None) or getattr(activation, "__name__", None)
+    return 5 * size if activation == "softmax" else 0
+
+
+def _all_trainable(output_shape: tuple, params: int, flops: int) -> _Cost:
+    return _Cost(output_shape, params, flops, params)
+
+
+@_formula("Dense")
+def _dense_cost(config: dict, shape: tuple, owner: str) -> _Cost:
+    b = _use_bias(config, owner)
+    n, u = shape[-1], check_int(config["units"], "units", owner, minimum=1)
+    leading = math.prod(shape[:-1])
+    return _all_trainable((*shape[:-1], u), n * u + b * u,
+                          leading * (2 * n * u + b * u) + _activation_flops(config, leading * u))
+
+
+@_formula("Conv2D")
+def _conv2d_cost(config: dict, shape: tuple, owner: str) -> _Cost:
+    _rank(shape, 3, "(height, width, channels)", owner)
+    b = _use_bias(config, owner)
+    h, w, c = shape
+    (kh, kw) = as_pair(config["kernel_size"], "kernel_size", owner)
+    (sh, sw) = as_pair(config.get("strides", 1), "strides", owner)
+    padding = check_padding(config.get("padding", "valid"), owner)
+    f = check_int(config["filters"], "filters", owner, minimum=1)
+    out = (_output_size(h, kh, sh, padding, "kernel", shape, owner),
+           _output_size(w, kw, sw, padding, "kernel", shape, owner), f)
+    positions = out[0] * out[1]
+    return _all_trainable(out, kh * kw * c * f + b * f,
+                          positions * (2 * kh * kw * c * f + b * f)
+                          + _activation_flops(config, positions * f))
+
+
+@_formula("MaxPooling2D")
+def _max_pooling2d_cost(config: dict, shape: tuple, owner: str) -> _Cost:
+    _rank(shape, 3, "(height, width, channels)", owner)
+    h, w, c = shape
+    pool = as_pair(config.get("pool_size", 2), "pool_size", owner)
+    strides = config.get("strides")
+    strides = pool if strides is None else as_pair(strides, "strides", owner)
+    padding = check_padding(config.get("padding", "valid"), owner)
+    out = (_output_size(h, pool[0], strides[0], padding, "pool", shape, owner),
+           _output_size(w, pool[1], strides[1], padding, "pool", shape, owner), c)
+    return _all_trainable(out, 0, pool[0] * pool[1] * math.prod(out))
+
+
+@_formula("SimpleRNN")
+def _simple_rnn_cost(config: dict, shape: tuple, owner: str) -> _Cost:
+    _rank(shape, 2, "(time, features)", owner)
+    b = _use_bias(config, owner)
+    t, d = shape
+    u = check_int(config["units"], "units", owner, minimum=1)
+    sequences = check_bool(config.get("return_sequences", False), "return_sequences", owner)
+    out = (t, u) if sequences else (u,)
+    return _all_trainable(out, d * u + u * u + b * u,
+                          t * (2 * d * u + 2 * u * u + b * u + u)
+                          + _activation_flops(config, t * u))
+
+
+@_formula("BatchNormalization")
+def _batch_normalization_cost(config: dict, shape: tuple, owner: str) -> _Cost:
+    rank = len(shape) + 1                                   # with the batch axis
+    axis = check_int(config.get("axis", -1), "axis", owner)
+    if not -rank <= axis < rank or axis % rank == 0:
+        raise ValueError(f"{owner}: axis={axis} is not a feature axis of an input of shape "
+                         f"(batch, {', '.join(map(str, shape))}); axis 0 is the batch")
+    features = shape[axis % rank - 1]
+    scale = int(check_bool(config.get("scale", True), "scale", owner))
+    center = int(check_bool(config.get("center", True), "center", owner))
+    return _Cost(shape, (2 + scale + center) * features,
+                 2 * math.prod(shape) + (5 + scale) * features, (scale + center) * features)
+
+
+@_formula("Flatten")
+def _flatten_cost(config: dict, shape: tuple, owner: str) -> _Cost:
+    return _all_trainable((math.prod(shape),), 0, 0)
+
+
+@_formula("Activation")
+def _activation_cost(config: dict, shape: tuple, owner: str) -> _Cost:
+    return _all_trainable(shape, 0, _activation_flops(config, math.prod(shape)))
+
+
+@_formula("Dropout")
+def _dropout_cost(config: dict, shape: tuple, owner: str) -> _Cost:
+    return _all_trainable(shape, 0, 0)
+
+
+def layer_cost(layer, input_shape) -> LayerCost:
+    r"""Parameters, output shape and FLOPs of one layer, from its config and input shape.
+
+    Parameters
+    ----------
+    layer : a layer of :mod:`dlcourse.scratch` or of Keras
+        Of one of the types of :func:`dlcourse.scratch.layer_types` (``Dense``, ``Conv2D``,
+        ``MaxPooling2D``, ``SimpleRNN``, ``BatchNormalization``, ``Flatten``, ``Dropout``,
+        ``Activation``). Only its ``get_config()`` is read (Keras's layers and the from-scratch
+        ones write the same keys), never its weights.
+    input_shape : tuple of int
+        The shape of one example entering the layer, without the batch axis.
+
+    Returns
+    -------
+    LayerCost
+
+    Raises
+    ------
+    TypeError
+        For any other kind of layer.
+    ValueError
+        For a shape that is not one example's (sizes below 1, a batch axis of None), an input
+        smaller than a ``'valid'`` kernel, or a Keras setting the formulas do not count
+        (``dilation_rate``, ``groups``, ``data_format='channels_first'``, ``return_state``,
+        LoRA).
+
+    Notes
+    -----
+    With ``b = 1`` if the layer has a bias (else 0):
+
+    - Dense, input ``(..., n)``, ``u`` units: ``n u + b u`` parameters;
+      ``m (2 n u + b u)`` FLOPs, ``m`` the product of the leading axes (1 for a vector).
+    - Conv2D, input ``(h, w, c)``, kernel ``k_h × k_w``, ``f`` filters, output
+      ``(h', w', f)``: ``k_h k_w c f + b f`` parameters; ``h' w' (2 k_h k_w c f + b f)`` FLOPs.
+    - MaxPooling2D, pool ``p_h × p_w``, output ``(h', w', c)``: ``p_h p_w h' w' c`` FLOPs.
+    - SimpleRNN, input ``(T, d)``, ``u`` units: ``d u + u^2 + b u`` parameters;
+      ``T (2 d u + 2 u^2 + b u + u)`` FLOPs (the products ``x_t K`` and ``h_{t−1} R``, the
+      bias, and their sum).
+    - BatchNormalization, ``C`` features (the size of ``axis``), ``E`` elements in all:
+      ``(2 + g + β) C`` parameters, of which ``(g + β) C`` trainable (``γ`` if ``scale``,
+      ``β`` if ``center``; the moving mean and variance count as parameters, as in Keras, but
+      have no gradient); at inference ``y = x k + d`` with ``k = γ / √(σ² + ε)`` and
+      ``d = β − μ k`` computed once per feature, so ``2 E + (5 + g) C`` FLOPs (per feature:
+      ``+ ε``, the reciprocal square root, which the profiler counts as 2, ``μ k`` and the
+      subtraction, and ``× γ`` if ``scale``).
+    - Flatten, Dropout (at inference): no parameters, 0 FLOPs.
+    - Activations (on their own or inside a layer): 0 FLOPs, except softmax, 5 per output.
+    """
+    kind = type(layer).__name__
+    name = getattr(layer, "name", kind)
+    owner = f"layer_cost(): {kind} '{name}'"
+    shape = _check_shape(input_shape, owner)
+    formula = _FORMULAS.get(kind) if kind in layer_types() else None
+    if formula is None:
+        raise TypeError(f"layer_cost(): no formula for layers of type {kind} ('{name}'); "
+                        f"supported: {', '.join(k for k in layer_types() if k in _FORMULAS)}")
+    get_config = getattr(layer, "get_config", None)
+    if not callable(get_config):
+        raise TypeError(f"{owner}: the layer has no get_config(), from which its cost is read")
+    config = get_config()
+    _check_layer_settings(config, kind, owner)
+    cost = formula(config, shape, owner)
+    trainable = cost.trainable_params if config.get("trainable", True) is not False else 0
+    return LayerCost(name, kind, cost.output_shape, cost.params, cost.flops, trainable)
+
+
+def _input_shape(model, func: str) -> tuple[int, ...]:
+    model_input = getattr(model, "input", None)
+    if isinstance(model_input, Input):                    # from scratch: no batch axis
+        return model_input.shape
+    try:
+        keras_inputs = getattr(model, "inputs", None)     # Keras: [KerasTensor (None, ...)]
+    except (AttributeError, ValueError):                  # a Keras model not built yet
+        keras_inputs = None
+    shape = keras_inputs[0].shape if keras_inputs else None
+    if shape is not None and len(shape) > 1 and None not in tuple(shape)[1:]:
+        return tuple(int(s) for s in tuple(shape)[1:])
+    raise ValueError(f"{func}(): the model has no input shape; start it with "
+                     "Input(shape) (or keras.Input(shape))")
+
+
+def _model_costs(model, func: str) -> list[LayerCost]:
+    layers = getattr(model, "layers", None)
+    if isinstance(model, (str, bytes)) or not isinstance(layers, (list, tuple)):
+        raise TypeError(f"{func}(): model must be a dlcourse.scratch.Sequential or a "
+                        f"keras.Sequential, got {type(model).__name__}")
+    shape = _input_shape(model, func)
+    costs = []
+    for layer in layers:
+        cost = layer_cost(layer, shape)
+        costs.append(cost)
+        shape = cost.output_shape
+    return costs
+
+
+def model_costs(model) -> list[LayerCost]:
+    """:func:`layer_cost` of every layer of a ``Sequential`` (from scratch or Keras), in order.
+
+    Parameters
+    ----------
+    model : dlcourse.scratch.Sequential or keras.Sequential
+        With a known input shape (started with ``Input(shape)`` / ``keras.Input(shape)``).
+
+    Returns
+    -------
+    list of LayerCost
+    """
+    return _model_costs(model, "model_costs")
+
+
+def count_params(model) -> int:
+    """Number of weights of the model, from its layers' shapes (see :func:`layer_cost`).
+
+    Parameters
+    ----------
+    model : dlcourse.scratch.Sequential or keras.Sequential
+
+    Returns
+    -------
+    int
+        Equal to Keras's ``count_params()`` for the same architecture.
+    """
+    return sum(cost.params for cost in _model_costs(model, "count_params"))
+
+
+def count_flops(model) -> int:
+    """FLOPs of one forward pass for one example (see :func:`layer_cost`).
+
+    Parameters
+    ----------
+    model : dlcourse.scratch.Sequential or keras.Sequential
+
+    Returns
+    -------
+    int
+        In the convention of TensorFlow's profiler (``tf.compat.v1.profiler``), which counts
+        the same number for the model's graph, recurrent loops unrolled.
+    """
+    return sum(cost.flops for cost in _model_costs(model, "count_flops"))
+
+
+def memory_bytes(model, batch_size: int = 1, optimizer_slots: int = 0,
+                 dtype=None) -> dict[str, int]:
+    """Memory for the weights, their gradients, the optimizer's state and the activations.
+
+    Parameters
+    ----------
+    model : dlcourse.scratch.Sequential or keras.Sequential
+    batch_size : int
+        Examples in flight at once (the activations scale with it), at least 1.
+    optimizer_slots : int
+        Arrays the optimizer keeps per weight: 0 for SGD, 1 for momentum or RMSprop, 2 for Adam.
+    dtype : numpy dtype, optional
+        Of the weights and activations (a numeric dtype, e.g. ``"int8"`` for quantized
+        weights); by default the first layer's (float32 if unknown).
+
+    Returns
+    -------
+    dict
+        ``weights`` (params × itemsize), ``gradients`` (trainable params × itemsize: the same
+        but for BatchNormalization's moving statistics), ``optimizer`` (``optimizer_slots`` ×
+        gradients), ``activations`` (the outputs of every layer for the batch, which
+        backpropagation keeps), ``inference`` (weights + activations) and ``training`` (all
+        four).
+    """
+    owner = "memory_bytes()"
+    batch_size = check_int(batch_size, "batch_size", owner, minimum=1)
+    optimizer_slots = check_int(optimizer_slots, "optimizer_slots", owner, minimum=0)
+    costs = _model_costs(model, "memory_bytes")
+    if dtype is None:
+        dtype = getattr(model.layers[0], "dtype", None) if model.layers else None
+        dtype = getattr(dtype, "name", dtype) or "float32"
+    try:
+        itemsize = np.dtype(dtype).itemsize
+        numeric = np.issubdtype(np.dtype(dtype), np.number)
+    except TypeError:
+        numeric = False
+    if not numeric:
+        raise TypeError(f"{owner}: dtype must be a numeric dtype such as 'float32', "
+                        f"got {dtype!r}")
+    weights = itemsize * sum(c.params for c in costs)
+    gradients = itemsize * sum(c.trainable_params for c in costs)
+    activations = itemsize * batch_size * sum(math.prod(c.output_shape) for c in costs)
+    return {"weights": weights, "gradients": gradients, "optimizer": optimizer_slots * gradients,
+            "activations": activations, "inference": weights + activations,
+            "training": weights + (1 + optimizer_slots) * gradients + activations}
