@@ -34,6 +34,8 @@ TARGET_CONV = 2.0
 TARGET_MLP = 1.0
 TARGET_CNN = 2.0
 TARGET_RNN = 1.5
+TARGET_GATED = 1.0      # LSTM and GRU forward + backward
+TARGET_CHAR_LSTM = 1.5  # one epoch of the character-level LSTM
 TARGET_IMPORT_S = 0.3
 TARGET_NOTEBOOK_S = 90.0
 TARGET_PART_S = 180.0   # each part of the book (_toc.yml) executes in under 3 minutes
@@ -251,7 +253,9 @@ def _compiled_twins(twins):
 
 
 def _epoch_row(cfg: Settings, name: str, twins, x, y, target: float, shapes: str,
-               repeat: int) -> Row:
+               repeat: int, examples: str = "digits") -> Row:
+    """One epoch of ``Sequential.fit`` against Keras's ``fit``, from the same weights;
+    ``examples`` says what the ``len(x)`` examples are."""
     from dlcourse.scratch import set_random_seed
 
     _compiled_twins(twins)
@@ -274,7 +278,7 @@ def _epoch_row(cfg: Settings, name: str, twins, x, y, target: float, shapes: str
                             warmup=0 if cfg.quick else 1)
     steps = -(-len(x) // 32)
     return _row("train", name, shapes, timings, target=target, target_kind="ratio",
-                includes=f"one epoch, {len(x)} digits, batch 32 ({steps} steps), Adam, "
+                includes=f"one epoch, {len(x)} {examples}, batch 32 ({steps} steps), Adam, "
                          "SparseCategoricalCrossentropy(from_logits=True), accuracy metric, "
                          "shuffled; Sequential.fit vs keras fit(verbose=0), tracing excluded "
                          "(warm-up fits first), Keras's per-fit data pipeline included")
@@ -296,22 +300,22 @@ def cnn_rows(cfg: Settings) -> list[Row]:
                        "Conv32-Pool-Dense128-10, batch 32", cfg.repeat_cnn)]
 
 
-# ------------------------------------------------------------------------------ SimpleRNN
+# ------------------------------------------------------------------------------ recurrent layers
 RNN_BATCH, RNN_STEPS, RNN_FEATURES, RNN_UNITS = 32, 50, 8, 64
+GATED_FEATURES = 16  # LSTM and GRU: batch 32, 50 steps, 16 features → 64 units
 
 
-def rnn_rows(cfg: Settings) -> list[Row]:
-    """SimpleRNN forward + backward through time, last state out, against Keras's SimpleRNN."""
-    from dlcourse.keras_ref import keras, tf
-    from dlcourse.scratch import SimpleRNN
+def _recurrent_layer_row(cfg: Settings, section: str, name: str, layer, twin, features: int,
+                         target: float, includes: str) -> Row:
+    """A recurrent layer's forward + backward through time, last state out, against its Keras
+    twin (same weights) under ``tf.GradientTape`` in a ``tf.function``."""
+    from dlcourse.keras_ref import tf
 
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((RNN_BATCH, RNN_STEPS, RNN_FEATURES), dtype=np.float32)
+    x = rng.standard_normal((RNN_BATCH, RNN_STEPS, features), dtype=np.float32)
     grad_y = rng.standard_normal((RNN_BATCH, RNN_UNITS), dtype=np.float32)
-    layer = SimpleRNN(RNN_UNITS, seed=0, name="rnn")
     layer.forward(x)
-    twin = keras.layers.SimpleRNN(RNN_UNITS, name="rnn")
-    twin.build((None, RNN_STEPS, RNN_FEATURES))
+    twin.build((None, RNN_STEPS, features))
     twin.set_weights(layer.get_weights())
     x_tf, grad_y_tf = tf.constant(x), tf.constant(grad_y)
 
@@ -329,20 +333,119 @@ def rnn_rows(cfg: Settings) -> list[Row]:
     def tensorflow():
         return tf_step(x_tf, grad_y_tf)
 
+    kind = type(layer).__name__
     y, grad_x = scratch()
     y_tf, grads_tf = tensorflow()
-    _assert_close(y, y_tf.numpy(), "SimpleRNN: output")
-    _assert_close(grad_x, grads_tf[0].numpy(), "SimpleRNN: dJ/dx")
-    for name, g in zip(layer.weight_names, grads_tf[1:], strict=True):
-        _assert_close(layer.grads[name], g.numpy(), f"SimpleRNN: dJ/d{name}")
+    _assert_close(y, y_tf.numpy(), f"{kind}: output")
+    _assert_close(grad_x, grads_tf[0].numpy(), f"{kind}: dJ/dx")
+    for weight, g in zip(layer.weight_names, grads_tf[1:], strict=True):
+        _assert_close(layer.grads[weight], g.numpy(), f"{kind}: dJ/d{weight}")
     timings = compare_times({"scratch": scratch, "tf": tensorflow}, repeat=cfg.repeat_fast,
                             warmup=cfg.warmup)
-    return [_row("rnn", "SimpleRNN fwd+bwd (BPTT)",
-                 f"batch {RNN_BATCH}, {RNN_STEPS} steps, {RNN_FEATURES} → {RNN_UNITS} units",
-                 timings, target=TARGET_RNN, target_kind="ratio",
-                 includes="SimpleRNN layer forward(training=True) + backward vs keras SimpleRNN "
-                          "under GradientTape in a tf.function; tanh, last state out, float32; "
-                          "dJ/dx and every weight's gradient")]
+    return _row(section, name,
+                f"batch {RNN_BATCH}, {RNN_STEPS} steps, {features} → {RNN_UNITS} units",
+                timings, target=target, target_kind="ratio",
+                includes=f"{kind} layer forward(training=True) + backward vs keras {kind} under "
+                         f"GradientTape in a tf.function; {includes}, last state out, float32; "
+                         "dJ/dx and every weight's gradient")
+
+
+def rnn_rows(cfg: Settings) -> list[Row]:
+    """SimpleRNN forward + backward through time, last state out, against Keras's SimpleRNN."""
+    from dlcourse.keras_ref import keras
+    from dlcourse.scratch import SimpleRNN
+
+    return [_recurrent_layer_row(cfg, "rnn", "SimpleRNN fwd+bwd (BPTT)",
+                                 SimpleRNN(RNN_UNITS, seed=0, name="rnn"),
+                                 keras.layers.SimpleRNN(RNN_UNITS, name="rnn"), RNN_FEATURES,
+                                 TARGET_RNN, "tanh")]
+
+
+def gated_rows(cfg: Settings) -> list[Row]:
+    """LSTM and GRU forward + backward through time against Keras's layers, same weights."""
+    from dlcourse.keras_ref import keras
+    from dlcourse.scratch.gru import GRU
+    from dlcourse.scratch.lstm import LSTM
+
+    return [
+        _recurrent_layer_row(cfg, "gated", "LSTM forward+backward",
+                             LSTM(RNN_UNITS, seed=0, name="lstm"),
+                             keras.layers.LSTM(RNN_UNITS, name="lstm"), GATED_FEATURES,
+                             TARGET_GATED, "gates i, f, c, o (σ) and tanh"),
+        _recurrent_layer_row(cfg, "gated", "GRU forward+backward",
+                             GRU(RNN_UNITS, seed=0, name="gru"),
+                             keras.layers.GRU(RNN_UNITS, name="gru"), GATED_FEATURES,
+                             TARGET_GATED, "reset_after=True, gates z, r (σ) and tanh"),
+    ]
+
+
+# ------------------------------------------------------------------------------ char-level LSTM
+CHAR_TEXT_CHARS, CHAR_WINDOW, CHAR_STEP = 20_000, 40, 3
+CHAR_EMBEDDING, CHAR_UNITS = 16, 64
+#: Standard-library modules whose docstrings make the text (prose, offline, in every Python).
+CHAR_SOURCES = ("argparse", "textwrap", "functools", "collections", "inspect", "pathlib",
+                "json", "logging", "random", "statistics")
+
+
+def char_text(n_chars: int = CHAR_TEXT_CHARS) -> str:
+    """About ``n_chars`` characters of English prose: the standard library's docstrings.
+
+    The docstrings of :data:`CHAR_SOURCES`, read from their source with :mod:`ast` (nothing is
+    executed), lowercased, whitespace collapsed to single spaces, and every character outside
+    ``a-z``, digits and common punctuation replaced by a space: a vocabulary of about 60
+    characters.
+    """
+    import ast
+    import importlib.util
+    import re
+    import string
+
+    keep = set(string.ascii_lowercase + string.digits + " .,;:!?'\"()[]{}<>-_=+*/%#&")
+    pieces, total = [], 0
+    for module in CHAR_SOURCES:
+        origin = importlib.util.find_spec(module).origin
+        if origin.endswith("__init__.py") or not origin.endswith(".py"):
+            continue
+        tree = ast.parse(Path(origin).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
+                                 ast.AsyncFunctionDef)):
+                doc = ast.get_docstring(node)
+                if doc:
+                    text = " ".join(doc.lower().split())
+                    text = "".join(ch if ch in keep else " " for ch in text)
+                    pieces.append(re.sub(" +", " ", text))
+                    total += len(pieces[-1]) + 1
+            if total >= n_chars:
+                return " ".join(pieces)[:n_chars]
+    return " ".join(pieces)[:n_chars]
+
+
+def char_lm_rows(cfg: Settings) -> list[Row]:
+    """One epoch of Embedding → LSTM → Dense on next-character windows: fit against fit."""
+    from dlcourse.keras_ref import Twins, to_keras
+    from dlcourse.scratch import Dense, Sequential
+    from dlcourse.scratch.embedding import Embedding
+    from dlcourse.scratch.lstm import LSTM
+    from dlcourse.text import Vocabulary, next_token_windows
+
+    text = char_text(2_000 if cfg.quick else CHAR_TEXT_CHARS)
+    vocab = Vocabulary.characters(text)
+    x, y = next_token_windows(vocab.encode(text), CHAR_WINDOW, step=CHAR_STEP)
+    model = Sequential([Embedding(len(vocab), CHAR_EMBEDDING, seed=0, name="embedding"),
+                        LSTM(CHAR_UNITS, seed=1, name="lstm"),
+                        Dense(len(vocab), seed=2, name="logits")], name="char_lstm")
+    model.predict(x[:2])  # built by a first call: its Keras twin takes the same weights
+    twins = Twins(model, to_keras(model))
+    np.testing.assert_allclose(twins.scratch.predict(x[:64]),
+                               twins.keras.predict(x[:64], verbose=0), rtol=1e-4, atol=1e-5)
+    examples = (f"windows of {CHAR_WINDOW} characters (one every {CHAR_STEP}) from "
+                f"{len(text):,} characters of standard-library docstrings, the next character "
+                "as the label")
+    return [_epoch_row(cfg, "char-level LSTM epoch", twins, x, y, TARGET_CHAR_LSTM,
+                       f"Embedding({len(vocab)}, {CHAR_EMBEDDING})-LSTM{CHAR_UNITS}-"
+                       f"Dense{len(vocab)}, {CHAR_WINDOW} chars, batch 32", cfg.repeat_cnn,
+                       examples)]
 
 
 # ------------------------------------------------------------------------------ import time
@@ -545,6 +648,8 @@ SECTIONS = {
     "mlp": mlp_rows,
     "cnn": cnn_rows,
     "rnn": rnn_rows,
+    "gated": gated_rows,
+    "charlm": char_lm_rows,
     "import": import_rows,
     "memory": memory_rows,
     "notebooks": notebook_rows,

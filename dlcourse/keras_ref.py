@@ -37,6 +37,7 @@ from dlcourse import scratch
 from dlcourse.scratch import losses as scratch_losses
 from dlcourse.scratch import models as scratch_models
 from dlcourse.scratch import optimizers as scratch_optimizers
+from dlcourse.scratch.base import regularizer_argument
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -116,12 +117,15 @@ __all__ = ["Twins", "from_keras", "keras", "keras_loss", "keras_optimizer", "mlp
 # Keras settings that do not change what a layer computes once its weights are copied: its
 # name; its dtype (checked model-wide, _keras_dtype); the seed of its dropout masks or of a
 # from-scratch layer's initial weights (each library draws its own); unroll (the same loop,
-# run step by step in the graph); zero_output_for_mask (no supported layer makes a mask);
+# run step by step in the graph) and use_cudnn (the same loop, run by cuDNN on a GPU);
 # synchronized (the statistics of the whole batch across devices, which is what the
-# from-scratch layer computes). Initializers (any "*_initializer") only choose weights that are
-# then overwritten.
-_NO_EFFECT = frozenset({"name", "dtype", "seed", "unroll", "zero_output_for_mask",
-                        "synchronized"})
+# from-scratch layer computes). Initializers (any "*_initializer") and Embedding's constructor
+# argument weights only choose weights that are then overwritten. Everything else not carried
+# must be at Keras's default, and is refused by name otherwise: dropout, recurrent_dropout,
+# stateful, zero_output_for_mask=True (zeros at the masked steps instead of the last output),
+# constraints, Embedding's lora_rank.
+_NO_EFFECT = frozenset({"name", "dtype", "seed", "unroll", "use_cudnn", "synchronized",
+                        "weights"})
 
 # Settings whose Keras default follows the Keras configuration (keras.config.
 # set_image_data_format), so a default layer does not say what the from-scratch one computes.
@@ -206,7 +210,7 @@ def _scratch_settings(layer, kind: str, owner: str) -> dict:
     config = layer.get_config()
     args = _carried(kind)
     refused = [f"regularizers[{weight!r}]={reg!r}" for weight, reg in layer.regularizers.items()
-               if f"{weight}_regularizer" not in args]
+               if regularizer_argument(weight) not in args]
     for arg in args:
         value = config[arg]
         if arg.endswith("activation") and not isinstance(value, str):
@@ -253,6 +257,8 @@ def to_keras(model: scratch.Sequential) -> keras.Sequential:
         config = {**_scratch_settings(layer, kind, owner), "name": layer.name, "dtype": dtype}
         layers.append(getattr(keras.layers, kind).from_config(config))
     input_shape = model.input.shape if model.input else model.layers[0].input_shape
+    # A model that starts with ids (an Embedding) takes int32, as Keras's Embedding expects.
+    input_dtype = "int32" if model.layers[0].input_kind == "integer" else dtype
     if None in input_shape:
         # Built by a first call: only some axes are known (Keras's Input would need them all).
         # Each Keras layer creates its weights from the shape its twin was built for.
@@ -261,7 +267,7 @@ def to_keras(model: scratch.Sequential) -> keras.Sequential:
                 theirs.build((None, *ours.input_shape))
         twin = keras.Sequential(layers, name=model.name)
     else:
-        twin = keras.Sequential([keras.Input(shape=input_shape, dtype=dtype), *layers],
+        twin = keras.Sequential([keras.Input(shape=input_shape, dtype=input_dtype), *layers],
                                 name=model.name)
     twin.set_weights(model.get_weights())
     return twin
@@ -390,6 +396,8 @@ def from_keras(keras_model: keras.Model) -> scratch.Sequential:
     for layer in keras_model.layers:
         kind = _twin_kind(layer, "keras", owner)
         config = {**_keras_settings(layer, kind, owner), "name": layer.name}
+        if scratch.layer_types()[kind].input_kind == "integer":
+            config["dtype"] = dtype  # its input (ids) cannot say which dtype it computes in
         layers.append(scratch.layer_types()[kind].from_config(config))
     input_shape = tuple(keras_model.input_shape[1:])
     if None in input_shape:
@@ -399,8 +407,9 @@ def from_keras(keras_model: keras.Model) -> scratch.Sequential:
         for ours, theirs in zip(layers, keras_model.layers, strict=True):
             ours._ensure_built((None, *tuple(theirs.input.shape)[1:]), dtype)
     else:
-        model = scratch.Sequential([scratch.Input(input_shape, dtype=dtype), *layers],
-                                   name=keras_model.name)
+        first = layers[0].input_kind == "integer"
+        model = scratch.Sequential([scratch.Input(input_shape, dtype="int32" if first else dtype),
+                                    *layers], name=keras_model.name)
     model.set_weights(keras_model.get_weights())
     return model
 

@@ -25,6 +25,8 @@ import pytest
 
 from dlcourse import scratch
 from dlcourse.scratch import (
+    GRU,
+    LSTM,
     SGD,
     Activation,
     Adam,
@@ -32,6 +34,7 @@ from dlcourse.scratch import (
     Conv2D,
     Dense,
     Dropout,
+    Embedding,
     Flatten,
     Input,
     Layer,
@@ -71,6 +74,9 @@ VALID_LAYER_ARGS = {
     Flatten: {},
     MaxPooling2D: {},
     SimpleRNN: dict(units=3),
+    LSTM: dict(units=3),
+    GRU: dict(units=3),
+    Embedding: dict(input_dim=10, output_dim=4),
 }
 
 SIZES = [0, -1, 2.5, True, "3", None, NAN]
@@ -88,10 +94,15 @@ BAD_ARGS = {
     "units": SIZES, "filters": SIZES,
     "kernel_size": [*PAIRS, None], "pool_size": [*PAIRS, None], "strides": PAIRS,
     "padding": ["full", "", 1, None],
-    "activation": ["relux", 5, ["relu"]],
+    "activation": ["relux", 5, ["relu"]], "recurrent_activation": ["sigmoidd", 5, ["tanh"]],
     "kernel_initializer": ["glorot", 5, None], "bias_initializer": ["glorot", 5, None],
     "recurrent_initializer": ["orthogonall", 5, None],
-    "kernel_regularizer": ["l3", 0.01, -1],
+    "kernel_regularizer": ["l3", 0.01, -1], "recurrent_regularizer": ["l3", 0.01, -1],
+    "bias_regularizer": ["l3", 0.01, -1],
+    "input_dim": SIZES, "output_dim": SIZES,
+    "embeddings_initializer": ["unifrom", 5, None], "embeddings_regularizer": ["l3", 0.01, -1],
+    "mask_zero": FLAGS, "return_state": FLAGS, "go_backwards": FLAGS,
+    "unit_forget_bias": FLAGS, "reset_after": FLAGS,
     "use_bias": FLAGS, "return_sequences": FLAGS, "center": FLAGS, "scale": FLAGS,
     "rate": HALF_OPEN, "momentum": UNIT_INTERVAL, "epsilon": POSITIVE,
     "axis": [1.5, "1", True, None, 0],
@@ -625,7 +636,7 @@ def test_input_refuses_bad_shapes(shape):
         Input(shape)
 
 
-@pytest.mark.parametrize("dtype", ["int32", "foo", bool, "complex64"])
+@pytest.mark.parametrize("dtype", ["int16", "foo", bool, "complex64"])
 def test_input_refuses_bad_dtypes(dtype):
     with pytest.raises(TypeError, match=r"Input: dtype must be float32 or float64"):
         Input((3,), dtype=dtype)

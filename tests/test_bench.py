@@ -22,8 +22,10 @@ from benchmarks.bench import table  # noqa: E402
 EXPECTED = {
     "conv": (2, True),        # Conv2D forward + backward at the course's two shapes
     "conv-naive": (1, True),  # the loop version on a small batch
-    "train": (2, True),       # one epoch of the MLP and of the CNN, Sequential.fit vs Keras fit
+    "train": (3, True),       # one epoch of the MLP, the CNN and the character-level LSTM,
+                              # Sequential.fit vs Keras fit
     "rnn": (1, True),         # SimpleRNN forward + backward through time
+    "gated": (2, True),       # LSTM and GRU forward + backward through time
     "import": (1, False),     # import dlcourse.scratch (the TF import is skipped when quick)
     "memory": (1, False),     # tracemalloc peak of a CNN epoch
 }
@@ -59,6 +61,7 @@ def test_quick_mode_reports_every_row_with_positive_times(quick_report):
                 assert row["met"] in (True, False), row
     names = [row["name"] for row in rows]
     assert any("MLP" in n for n in names) and any("CNN" in n for n in names)
+    assert {"LSTM forward+backward", "GRU forward+backward", "char-level LSTM epoch"} <= set(names)
     # The from-scratch import must not pull in TensorFlow, whatever the time.
     (import_row,) = by_section["import"]
     assert import_row["ok"], import_row["includes"]

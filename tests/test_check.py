@@ -152,6 +152,60 @@ def make_rnn_forward(*, step=rnn_step, carry=True, keep_h0=False, late=False, la
     return rnn_forward
 
 
+def make_lstm_step(*, order="ifco", use_bias=True, forget_bias=None, cell=np.tanh,
+                   candidate=np.tanh, gate=sigmoid, swap_weights=False, cell_from_h=False,
+                   return_order="hc"):
+    """A learner's LSTM step (Keras's i, f, c, o layout), with one of the usual mistakes."""
+    def lstm_step(x_t, h_prev, c_prev, kernel, recurrent_kernel, bias):
+        if swap_weights:
+            kernel, recurrent_kernel = recurrent_kernel, kernel
+        z = x_t @ kernel + h_prev @ recurrent_kernel
+        if use_bias:
+            z = z + bias
+        units = h_prev.shape[1]
+        blocks = dict(zip(order, np.split(z, 4, axis=1), strict=True))
+        if forget_bias == "missing":
+            blocks["f"] = blocks["f"] - bias[units:2 * units]
+        elif forget_bias == "plus_one":
+            blocks["f"] = blocks["f"] + 1
+        i, f, o = gate(blocks["i"]), gate(blocks["f"]), gate(blocks["o"])
+        g = candidate(blocks["c"])
+        c = f * (h_prev if cell_from_h else c_prev) + i * g
+        h = o * cell(c)
+        return (h, c) if return_order == "hc" else (c, h)
+    return lstm_step
+
+
+def make_gru_step(*, order="zrh", z_swapped=False, reset_before=None, bias_rows="right",
+                  swap_weights=False):
+    """A learner's GRU step (Keras's reset_after=True, z, r, h layout), with one mistake."""
+    def gru_step(x_t, h_prev, kernel, recurrent_kernel, bias):
+        if swap_weights:
+            kernel, recurrent_kernel = recurrent_kernel, kernel
+        b_in, b_rec = {"right": (bias[0], bias[1]), "input": (bias[0] + bias[1], 0),
+                       "swapped": (bias[1], bias[0]), "first": (bias[0], 0),
+                       "none": (0, 0)}[bias_rows]
+        units = h_prev.shape[1]
+        x_parts = dict(zip(order, np.split(x_t @ kernel + b_in, 3, axis=1), strict=True))
+        if reset_before:
+            rk = dict(zip(order, np.split(recurrent_kernel, 3, axis=1), strict=True))
+            extra = bias[1] if reset_before == "both" else 0
+            b_z, b_r, b_h = np.split(np.zeros(3 * units) + extra, 3)
+            z = sigmoid(x_parts["z"] + h_prev @ rk["z"] + b_z)
+            r = sigmoid(x_parts["r"] + h_prev @ rk["r"] + b_r)
+            candidate = np.tanh(x_parts["h"] + (r * h_prev) @ rk["h"] + b_h)
+        else:
+            h_parts = dict(zip(order, np.split(h_prev @ recurrent_kernel + b_rec, 3, axis=1),
+                               strict=True))
+            z = sigmoid(x_parts["z"] + h_parts["z"])
+            r = sigmoid(x_parts["r"] + h_parts["r"])
+            candidate = np.tanh(x_parts["h"] + r * h_parts["h"])
+        if z_swapped:
+            return (1 - z) * h_prev + z * candidate
+        return z * h_prev + (1 - z) * candidate
+    return gru_step
+
+
 # ============================================================================ correct ones pass
 CORRECT = [
     ("sigmoid", lambda: check.activation(sigmoid, "sigmoid")),
@@ -186,6 +240,10 @@ CORRECT = [
     ("maxpool2d_as_int", lambda: check.maxpool2d(make_maxpool2d(), as_int=True)),
     ("rnn_step", lambda: check.rnn_step(rnn_step)),
     ("rnn_forward", lambda: check.rnn_forward(make_rnn_forward())),
+    ("lstm_step", lambda: check.lstm_step(make_lstm_step())),
+    ("lstm_step_float32_list", lambda: check.lstm_step(
+        lambda *a: [v.astype(np.float32) for v in make_lstm_step()(*a)])),
+    ("gru_step", lambda: check.gru_step(make_gru_step())),
 ]
 
 
@@ -476,6 +534,45 @@ MISTAKES = [
     (check.rnn_forward,
      make_rnn_forward(step=lambda x, h, k, rk, b: x @ k + h @ rk + b),
      "rnn_no_activation", "the activation is missing"),
+    # LSTM and GRU steps
+    (check.lstm_step, make_lstm_step(order="ifoc"), "lstm_gate_order",
+     "split the four gate blocks as i, f, o, c"),
+    (check.lstm_step, make_lstm_step(order="icfo"), "lstm_gate_order", "LSTMBlockCell"),
+    (check.lstm_step, make_lstm_step(order="fico"), "lstm_gate_order", "as f, i, c, o"),
+    (check.lstm_step, make_lstm_step(order="oifc"), "lstm_gate_order", "as o, i, f, c"),
+    (check.lstm_step, make_lstm_step(use_bias=False), "lstm_forgot_bias", "forgot the bias"),
+    (check.lstm_step, make_lstm_step(forget_bias="missing"), "lstm_forget_gate_bias",
+     "forget gate is computed without its bias"),
+    (check.lstm_step, make_lstm_step(forget_bias="plus_one"), "lstm_forget_gate_bias",
+     "unit_forget_bias=True only initialises"),
+    (check.lstm_step, make_lstm_step(cell=lambda c: c), "lstm_no_cell_tanh",
+     "h = o ⊙ tanh(c), not o ⊙ c"),
+    (check.lstm_step, make_lstm_step(candidate=sigmoid), "lstm_candidate_activation",
+     "the candidate c̃ goes through tanh, not sigmoid"),
+    (check.lstm_step, make_lstm_step(candidate=sigmoid, gate=np.tanh, cell=sigmoid),
+     "lstm_candidate_activation", "tanh and sigmoid are swapped"),
+    (check.lstm_step, make_lstm_step(swap_weights=True), "lstm_weights_swapped",
+     "kernel and recurrent_kernel are swapped"),
+    (check.lstm_step, make_lstm_step(cell_from_h=True), "lstm_h_for_c",
+     "the cell update uses h_prev"),
+    (check.lstm_step, make_lstm_step(return_order="ch"), "swapped_outputs",
+     "the result in position 1 is c, not h"),
+    (check.gru_step, make_gru_step(z_swapped=True), "gru_update_gate_swapped",
+     "z and 1 − z are swapped"),
+    (check.gru_step, make_gru_step(reset_before="both", bias_rows="first"), "gru_reset_before",
+     "before the recurrent product"),
+    (check.gru_step, make_gru_step(reset_before="first", bias_rows="first"),
+     "gru_reset_before", "used only bias[0]"),
+    (check.gru_step, make_gru_step(bias_rows="input"), "gru_bias_rows",
+     "both bias rows to the input part"),
+    (check.gru_step, make_gru_step(bias_rows="swapped"), "gru_bias_rows",
+     "the two bias rows are swapped"),
+    (check.gru_step, make_gru_step(bias_rows="first"), "gru_bias_rows", "you forgot bias[1]"),
+    (check.gru_step, make_gru_step(bias_rows="none"), "gru_forgot_bias", "forgot the bias"),
+    (check.gru_step, make_gru_step(order="rzh"), "gru_gate_order", "PyTorch's order"),
+    (check.gru_step, make_gru_step(order="hzr"), "gru_gate_order", "as h, z, r"),
+    (check.gru_step, make_gru_step(swap_weights=True), "gru_weights_swapped",
+     "kernel and recurrent_kernel are swapped"),
 ]
 
 

@@ -222,10 +222,8 @@ def test_embedding_config_is_keras(kwargs):
     layer = Embedding(name="probe", **kwargs)
     layer.forward(IDS % kwargs["input_dim"])
     keras_kwargs = {k: v for k, v in kwargs.items() if k != "seed"}
-    # The default "uniform" has no from-scratch registered initializer yet: its config is the
-    # function itself (kept as it is, so the config still round-trips).
-    skip = ("embeddings_initializer",) if "embeddings_initializer" not in kwargs else ()
-    assert_config_is_keras(layer, keras.layers.Embedding(name="probe", **keras_kwargs), skip)
+    # The default "uniform" is written as Keras writes it: RandomUniform(-0.05, 0.05).
+    assert_config_is_keras(layer, keras.layers.Embedding(name="probe", **keras_kwargs))
     assert set(layer.regularizers) == ({"embeddings"} if "embeddings_regularizer" in kwargs
                                        else set())
 

@@ -171,16 +171,22 @@ CATALOGUE: dict[str, dict[str, Spec]] = {}
 
 
 def _mistake_lines(spec: Spec) -> list[str]:
-    """One line ``- ``key``: summary`` per key, the summaries of a repeated key joined."""
+    """One line ``- ``key`` (outputs): summary`` per key, the summaries of a repeated key joined.
+
+    The outputs a mistake shows in are named for a checker of several results.
+    """
     summaries: dict[str, list[str]] = {}
-    outputs: dict[str, str] = {}
+    outputs: dict[str, list[str]] = {}
     for entry in spec.catalogue():
         said = summaries.setdefault(entry.key, [])
         if entry.summary not in said:
             said.append(entry.summary)
         if isinstance(entry, Mistake) and spec.tuple_output:
-            outputs[entry.key] = f" ({entry.output})"
-    return [f"- ``{key}``{outputs.get(key, '')}: {'; '.join(said)}"
+            named = outputs.setdefault(entry.key, [])
+            if entry.output not in named:
+                named.append(entry.output)
+    where = {key: f" ({', '.join(named)})" for key, named in outputs.items()}
+    return [f"- ``{key}``{where.get(key, '')}: {'; '.join(said)}"
             for key, said in summaries.items()]
 
 

@@ -75,7 +75,10 @@ _ASSUMED = {
     "Conv2D": {"dilation_rate": (1, 1), "groups": 1, "data_format": "channels_last"},
     "MaxPooling2D": {"data_format": "channels_last"},
     "SimpleRNN": {"return_state": False},   # a list of outputs, not one
+    "LSTM": {"return_state": False},
+    "GRU": {"return_state": False},
     "Dense": {"lora_rank": None},           # LoRA adds weights
+    "Embedding": {"lora_rank": None},
 }
 
 # The cost formula of every layer type of dlcourse.scratch.layer_types(), by type name
@@ -198,6 +201,48 @@ def _simple_rnn_cost(config: dict, shape: tuple, owner: str) -> _Cost:
                           + _activation_flops(config, t * u))
 
 
+def _gated_shape(config: dict, shape: tuple, owner: str) -> tuple[int, int, int, tuple]:
+    """``T``, ``d``, ``u`` and the output shape of an LSTM or GRU on input ``(T, d)``."""
+    _rank(shape, 2, "(time, features)", owner)
+    t, d = shape
+    u = check_int(config["units"], "units", owner, minimum=1)
+    sequences = check_bool(config.get("return_sequences", False), "return_sequences", owner)
+    return t, d, u, ((t, u) if sequences else (u,))
+
+
+@_formula("LSTM")
+def _lstm_cost(config: dict, shape: tuple, owner: str) -> _Cost:
+    b = _use_bias(config, owner)
+    t, d, u, out = _gated_shape(config, shape, owner)
+    # Per step: the products x_t K and h R (4u columns each), their sum, the bias, then
+    # c = f c' + i g (3 u) and h = o tanh(c) (u); activations count 0.
+    per_step = 2 * d * 4 * u + 2 * u * 4 * u + 4 * u + b * 4 * u + 4 * u
+    return _all_trainable(out, 4 * (d * u + u * u + b * u), t * per_step)
+
+
+@_formula("GRU")
+def _gru_cost(config: dict, shape: tuple, owner: str) -> _Cost:
+    b = _use_bias(config, owner)
+    reset_after = check_bool(config.get("reset_after", True), "reset_after", owner)
+    t, d, u, out = _gated_shape(config, shape, owner)
+    # Per step: the products x_t K (3u columns) and the recurrent ones (3u columns in all),
+    # the input bias (3u), with reset_after the recurrent bias (3u); z and r: the sums x + h
+    # (2u); the candidate: r times the recurrent part and the sum (2u); then
+    # h = z h' + (1 - z) h~ (4u: two products, a subtraction, a sum).
+    recurrent_bias = b if reset_after else 0
+    per_step = (2 * d * 3 * u + 2 * u * 3 * u + b * 3 * u + recurrent_bias * 3 * u
+                + 2 * u + 2 * u + 4 * u)
+    return _all_trainable(out, 3 * (d * u + u * u) + (2 * b * 3 * u if reset_after
+                                                      else b * 3 * u), t * per_step)
+
+
+@_formula("Embedding")
+def _embedding_cost(config: dict, shape: tuple, owner: str) -> _Cost:
+    v = check_int(config["input_dim"], "input_dim", owner, minimum=1)
+    d = check_int(config["output_dim"], "output_dim", owner, minimum=1)
+    return _all_trainable((*shape, d), v * d, 0)  # a lookup: no arithmetic
+
+
 @_formula("BatchNormalization")
 def _batch_normalization_cost(config: dict, shape: tuple, owner: str) -> _Cost:
     rank = len(shape) + 1                                   # with the batch axis
@@ -234,9 +279,10 @@ def layer_cost(layer, input_shape) -> LayerCost:
     ----------
     layer : a layer of :mod:`dlcourse.scratch` or of Keras
         Of one of the types of :func:`dlcourse.scratch.layer_types` (``Dense``, ``Conv2D``,
-        ``MaxPooling2D``, ``SimpleRNN``, ``BatchNormalization``, ``Flatten``, ``Dropout``,
-        ``Activation``). Only its ``get_config()`` is read (Keras's layers and the from-scratch
-        ones write the same keys), never its weights.
+        ``MaxPooling2D``, ``SimpleRNN``, ``LSTM``, ``GRU``, ``Embedding``,
+        ``BatchNormalization``, ``Flatten``, ``Dropout``, ``Activation``). Only its
+        ``get_config()`` is read (Keras's layers and the from-scratch ones write the same
+        keys), never its weights.
     input_shape : tuple of int
         The shape of one example entering the layer, without the batch axis.
 
@@ -266,6 +312,18 @@ def layer_cost(layer, input_shape) -> LayerCost:
     - SimpleRNN, input ``(T, d)``, ``u`` units: ``d u + u^2 + b u`` parameters;
       ``T (2 d u + 2 u^2 + b u + u)`` FLOPs (the products ``x_t K`` and ``h_{t−1} R``, the
       bias, and their sum).
+    - LSTM, input ``(T, d)``, ``u`` units: ``4 (d u + u^2 + b u)`` parameters;
+      ``T (8 d u + 8 u^2 + 4 b u + 8 u)`` FLOPs: per step the multiply-adds of ``x_t K`` and
+      ``h_{t−1} R`` (``4u`` columns each), their sum and the bias (``4u`` each), then the
+      elementwise work ``c_t = f c_{t−1} + i g`` (``3u``) and ``h_t = o tanh(c_t)`` (``u``).
+    - GRU, input ``(T, d)``, ``u`` units: ``3 (d u + u^2) + 6 b u`` parameters with
+      ``reset_after`` (two biases), ``3 (d u + u^2) + 3 b u`` without;
+      ``T (6 d u + 6 u^2 + 3 b u + 3 b' u + 8 u)`` FLOPs (``b' = b`` with ``reset_after``,
+      else 0): the multiply-adds of ``x_t K`` and of the recurrent products (``3u`` columns
+      in all), the biases, the sums for ``z`` and ``r`` (``2u``), the reset and the sum of the
+      candidate (``2u``), and ``h_t = z h_{t−1} + (1 − z) h̃_t`` (``4u``).
+    - Embedding, ``V = input_dim``, ``d = output_dim``: ``V d`` parameters; 0 FLOPs (a
+      lookup); input ``(T,)`` gives ``(T, d)``.
     - BatchNormalization, ``C`` features (the size of ``axis``), ``E`` elements in all:
       ``(2 + g + β) C`` parameters, of which ``(g + β) C`` trainable (``γ`` if ``scale``,
       ``β`` if ``center``; the moving mean and variance count as parameters, as in Keras, but

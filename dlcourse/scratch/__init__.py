@@ -17,12 +17,15 @@ from dlcourse.scratch import (
 from dlcourse.scratch.base import Layer, get_rng, layer_types, register_layer, set_random_seed
 from dlcourse.scratch.conv import Conv2D
 from dlcourse.scratch.core import Activation, Dense, Dropout, Flatten
+from dlcourse.scratch.embedding import Embedding
+from dlcourse.scratch.gru import GRU
 from dlcourse.scratch.losses import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
     MeanSquaredError,
     SparseCategoricalCrossentropy,
 )
+from dlcourse.scratch.lstm import LSTM
 from dlcourse.scratch.model import History, Input, Sequential, TrainingDivergedError
 from dlcourse.scratch.normalization import BatchNormalization
 from dlcourse.scratch.optimizers import SGD, Adam, RMSprop
@@ -31,10 +34,10 @@ from dlcourse.scratch.recurrent import SimpleRNN
 from dlcourse.scratch.regularizers import L1, L1L2, L2
 
 __all__ = [
-    "L1", "L1L2", "L2", "SGD", "Activation", "Adam", "BatchNormalization", "BinaryCrossentropy",
-    "CategoricalCrossentropy", "Conv2D", "Dense", "Dropout", "Flatten", "History", "Input",
-    "Layer", "MaxPooling2D", "MeanSquaredError", "RMSprop", "Sequential", "SimpleRNN",
-    "SparseCategoricalCrossentropy", "TrainingDivergedError", "activations", "get_rng",
-    "initializers", "layer_types", "losses", "models", "optimizers", "register_layer",
-    "regularizers", "set_random_seed",
+    "GRU", "L1", "L1L2", "L2", "LSTM", "SGD", "Activation", "Adam", "BatchNormalization",
+    "BinaryCrossentropy", "CategoricalCrossentropy", "Conv2D", "Dense", "Dropout", "Embedding",
+    "Flatten", "History", "Input", "Layer", "MaxPooling2D", "MeanSquaredError", "RMSprop",
+    "Sequential", "SimpleRNN", "SparseCategoricalCrossentropy", "TrainingDivergedError",
+    "activations", "get_rng", "initializers", "layer_types", "losses", "models", "optimizers",
+    "register_layer", "regularizers", "set_random_seed",
 ]

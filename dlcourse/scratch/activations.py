@@ -159,16 +159,19 @@ def names() -> list[str]:
     return sorted(_ACTIVATIONS)
 
 
-def get(name: str | None, owner: str = "activation") -> ActivationFunction:
+def get(name: str | None, owner: str = "activation",
+        argument: str | None = None) -> ActivationFunction:
     """The activation called ``name`` in Keras (``None`` means ``"linear"``, as in Keras).
 
-    ``owner`` prefixes the error message, e.g. ``"Dense 'dense_1'"``.
+    ``owner`` prefixes the error message, e.g. ``"Dense 'dense_1'"``; ``argument`` (e.g.
+    ``"recurrent_activation"``), if given, is named in it too.
     """
     if name is None:
         name = "linear"
     if isinstance(name, ActivationFunction):
         return name
     if not isinstance(name, str) or name not in _ACTIVATIONS:
-        raise ValueError(f"{owner}: unknown activation {name!r}; expected one of {names()} "
-                         "or None")
+        where = f" for {argument}" if argument else ""
+        raise ValueError(f"{owner}: unknown activation {name!r}{where}; expected one of "
+                         f"{names()} or None")
     return _ACTIVATIONS[name]

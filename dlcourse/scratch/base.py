@@ -33,7 +33,8 @@ import numpy as np
 from dlcourse.scratch import config as config_format
 from dlcourse.validation import check_array, check_bool, check_seed
 
-__all__ = ["Layer", "get_rng", "layer_types", "register_layer", "set_random_seed"]
+__all__ = ["Layer", "check_ids", "get_rng", "layer_types", "register_layer",
+           "regularized_weight", "regularizer_argument", "set_random_seed"]
 
 _rng = np.random.default_rng(0)
 _name_counts: defaultdict[str, int] = defaultdict(int)
@@ -199,9 +200,19 @@ class Layer:
 
     #: Keras's weight names of this layer, in the order of ``get_weights()``.
     weight_names: tuple[str, ...] = ()
-    #: Allowed input ranks (including the batch axis) and how to describe them in errors.
+    #: What input the layer takes: ``"float"`` (a floating-point array, cast to the layer's
+    #: dtype) or ``"integer"`` (ids in ``[0, input_bound)``, kept as they are; the weights are
+    #: then float32 unless a dtype is given or a model builds it with a floating-point one).
+    input_kind: str = "float"
+    #: Allowed input ranks (including the batch axis; None: any rank with a batch axis) and how
+    #: to describe them in errors.
     input_ranks: tuple[int, ...] | None = None
     input_layout: str = ""
+    #: What the layer does with a mask arriving from the previous layer inside a model, as its
+    #: Keras twin: ``"use"`` (``call`` takes ``mask=``), ``"pass"`` (passed on unchanged: Keras's
+    #: ``supports_masking``), ``"drop"`` (Keras drops it too), ``"refuse"`` (Keras would use it,
+    #: this layer cannot). A layer that has ``compute_mask`` says what mask its output carries.
+    masking: str = "drop"
     #: Whether ``backward`` computes ``dJ/dx``. The first layer of a network needs none (its
     #: input is data, not a weight), so a model switches it off there; layers whose input
     #: gradient is expensive (Conv2D, Dense) then return None and skip that work.
@@ -227,6 +238,11 @@ class Layer:
         #: Penalties on weights, keyed by weight name (e.g. ``{"kernel": L2(0.01)}``); not part
         #: of ``backward`` (which is the layer's own derivative) but added by the model.
         self.regularizers: dict = {}
+
+    @property
+    def input_bound(self) -> int | None:
+        """For ``input_kind == "integer"``: ids must be below it (e.g. an Embedding's input_dim)."""
+        return None
 
     # ----------------------------------------------------------------------------- identity
     def __repr__(self) -> str:
@@ -258,6 +274,13 @@ class Layer:
         """Build for ``input_shape`` (batch axis included, may be None), or check it fits."""
         input_shape = tuple(input_shape)
         self._check_input_shape(input_shape)
+        floating = dtype is not None and np.issubdtype(np.dtype(dtype), np.floating)
+        if self.input_kind == "float" and dtype is not None and not floating:
+            raise TypeError(self.error(
+                f"expected a floating-point input (float32 or float64), got dtype "
+                f"{np.dtype(dtype)}; integer ids go into an Embedding first"))
+        if self.input_kind == "integer" and not floating:
+            dtype = np.float32  # the weights' dtype cannot come from ids: Keras's default
         if self.built:
             expected = self.input_shape
             got = input_shape[1:]
@@ -331,6 +354,10 @@ class Layer:
         Called on every input, built or not, and by a model on the shapes it passes along, so
         that a model finds an incompatible layer before it changes anything.
         """
+        if len(shape) < 1:
+            what = "ids" if self.input_kind == "integer" else "input"
+            raise ValueError(self.error(f"expected {what} with a batch axis, (batch, ...), got "
+                                        f"shape {shape}"))
         if self.input_ranks is not None and len(shape) not in self.input_ranks:
             ranks = " or ".join(str(r) for r in self.input_ranks)
             layout = f" {self.input_layout}" if self.input_layout else ""
@@ -338,7 +365,10 @@ class Layer:
                 f"expected input of rank {ranks}{layout}, got shape {shape}"))
 
     def _check_input(self, x) -> np.ndarray:
-        x = self._check_array(x)
+        if self.input_kind == "integer":
+            x = check_ids(x, self.input_bound, repr(self))
+        else:
+            x = self._check_array(x)
         self._check_input_shape(x.shape)
         if x.shape[0] == 0:
             raise ValueError(self.error(f"expected a non-empty batch, got shape {x.shape}"))
@@ -350,8 +380,7 @@ class Layer:
         training = _check_training(training, repr(self))
         x = self._check_input(x)
         self._ensure_built(x.shape, x.dtype if self.dtype is None else self.dtype)
-        x = x.astype(self.dtype, copy=False)
-        out = self._forward(x, training=bool(training))
+        out = self._forward(self._cast(x), training=bool(training))
         self._last_output_shape = out.shape
         return out
 
@@ -366,9 +395,13 @@ class Layer:
         """
         # Cheap even when built: a shape mismatch inside a model gets the layer's own message.
         self._ensure_built(x.shape, x.dtype if self.dtype is None else self.dtype)
-        out = self._forward(x.astype(self.dtype, copy=False), training=bool(training))
+        out = self._forward(self._cast(x), training=bool(training))
         self._last_output_shape = out.shape
         return out
+
+    def _cast(self, x: np.ndarray) -> np.ndarray:
+        """The input in the layer's dtype; ids (``input_kind == "integer"``) stay as they are."""
+        return x if self.input_kind == "integer" else x.astype(self.dtype, copy=False)
 
     def backward(self, grad_output) -> np.ndarray:
         """Return ``dJ/dx`` given ``dJ/dy`` of the last forward call; fill :attr:`grads`."""
@@ -478,7 +511,7 @@ class Layer:
         """The current value of constructor argument ``argument``."""
         if argument.endswith("_regularizer"):
             # The penalties the model adds are those of ``regularizers``, whatever else says.
-            return self.regularizers.get(argument.removesuffix("_regularizer"))
+            return self.regularizers.get(regularized_weight(argument))
         return getattr(self, argument)
 
     @classmethod
@@ -499,6 +532,45 @@ class Layer:
                              f"from-scratch {cls.__name__} takes {', '.join(keys)}")
         return cls(**{key: config_format.from_config(key, value, owner)
                       for key, value in config.items()})
+
+
+#: Keras's regularizer arguments not named after their weight (``{weight}_regularizer``).
+_REGULARIZED_WEIGHTS = {"recurrent_regularizer": "recurrent_kernel"}
+
+
+def regularized_weight(argument: str) -> str:
+    """The weight a ``*_regularizer`` argument penalises: ``kernel_regularizer`` → ``kernel``,
+    ``recurrent_regularizer`` → ``recurrent_kernel`` (Keras's names)."""
+    return _REGULARIZED_WEIGHTS.get(argument, argument.removesuffix("_regularizer"))
+
+
+def regularizer_argument(weight: str) -> str:
+    """The constructor argument of the penalty on ``weight``: the inverse of
+    :func:`regularized_weight`."""
+    inverse = {w: a for a, w in _REGULARIZED_WEIGHTS.items()}
+    return inverse.get(weight, f"{weight}_regularizer")
+
+
+def check_ids(ids, input_dim: int, owner: str) -> np.ndarray:
+    """``ids`` as an integer array whose entries are in ``[0, input_dim)``, or a clear error.
+
+    The error names the first bad id and its position, e.g. ``got id 12 at position (0, 3)``.
+    """
+    try:
+        ids = np.asarray(ids)
+    except (ValueError, TypeError) as err:  # ragged nested lists
+        raise TypeError(f"{owner}: expected the input as an array of integer ids, got "
+                        f"{type(ids).__name__} that NumPy cannot turn into one") from err
+    if not np.issubdtype(ids.dtype, np.integer):
+        raise TypeError(f"{owner}: expected integer ids (e.g. int32 or int64), got dtype "
+                        f"{ids.dtype}; convert them first, e.g. x.astype('int64')")
+    bad = (ids < 0) | (ids >= input_dim)
+    if bad.any():
+        position = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{owner}: expected ids in [0, {input_dim}) (input_dim={input_dim}), "
+                         f"got id {int(ids[position])} at position {position} "
+                         f"({int(bad.sum())} of {ids.size} ids out of range)")
+    return ids
 
 
 def _weight_list(weights, owner: str) -> list:

@@ -9,7 +9,8 @@ the format of Keras's own ``get_config()``, so that one dict describes the layer
 - ``*_initializer``, ``*_regularizer``: Keras's serialised object,
   ``{"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.01},
   "registered_name": None}``. A from-scratch initializer takes no settings, so its ``config``
-  is ``{}``: its random numbers come from the layer's ``seed``;
+  is ``{}`` (``"uniform"``: Keras's fixed ``RandomUniform`` settings ``{minval: -0.05,
+  maxval: 0.05, seed: None}``): its random numbers come from the layer's ``seed``;
 - ``dtype``: Keras's dtype policy, ``{"module": "keras", "class_name": "DTypePolicy",
   "config": {"name": "float32"}, "registered_name": None}``, or ``None`` while the layer has no
   dtype yet (none given, not built: it will compute in its first input's dtype);
@@ -38,9 +39,23 @@ def _keras_object(module: str, class_name: str, config: dict) -> dict:
             "registered_name": None}
 
 
+# Named initializers whose Keras class is not the name in CamelCase, with the settings Keras
+# writes for them: "uniform" is RandomUniform(minval=-0.05, maxval=0.05).
+_KERAS_INITIALIZERS = {"uniform": ("RandomUniform", {"minval": initializers.UNIFORM_RANGE[0],
+                                                     "maxval": initializers.UNIFORM_RANGE[1],
+                                                     "seed": None})}
+
+
 def _class_name(snake: str) -> str:
     """``glorot_uniform`` → ``GlorotUniform``, Keras's class of a named initializer."""
+    if snake in _KERAS_INITIALIZERS:
+        return _KERAS_INITIALIZERS[snake][0]
     return "".join(part.capitalize() for part in snake.split("_"))
+
+
+def _initializer_settings(name: str) -> dict:
+    """The settings Keras writes for the named initializer (none for most)."""
+    return dict(_KERAS_INITIALIZERS.get(name, (None, {}))[1])
 
 
 def to_config(argument: str, value):
@@ -52,7 +67,8 @@ def to_config(argument: str, value):
     if argument.endswith("_initializer"):
         name = getattr(value, "__name__", None)
         if name in initializers.names() and initializers.get(name) is value:
-            return _keras_object("keras.initializers", _class_name(name), {})
+            return _keras_object("keras.initializers", _class_name(name),
+                                 _initializer_settings(name))
         return value
     if argument.endswith("_regularizer"):
         if value is not None and _REGULARIZERS.get(type(value).__name__) is type(value):
@@ -89,9 +105,12 @@ def from_config(argument: str, value, owner: str):
         if class_name not in names:
             raise ValueError(f"{owner}: {argument}: unknown initializer {class_name!r}; "
                              f"expected one of {sorted(names)}")
-        if config:
-            raise ValueError(f"{owner}: {argument}: a from-scratch initializer takes no settings "
-                             f"(its random numbers come from the layer's seed), got {config!r}")
+        expected = _initializer_settings(names[class_name])
+        if config and config != expected:
+            fixed = f" other than {expected!r}" if expected else ""
+            raise ValueError(f"{owner}: {argument}: a from-scratch initializer takes no settings"
+                             f"{fixed} (its random numbers come from the layer's seed), got "
+                             f"{config!r}")
         return names[class_name]
     if argument.endswith("_regularizer"):
         if class_name not in _REGULARIZERS or not isinstance(config, dict):

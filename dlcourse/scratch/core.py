@@ -72,6 +72,8 @@ class Dense(_AnyRankLayer):
     the last is a batch axis.
     """
 
+    masking = "pass"  # as Keras (supports_masking): applied to each step alike
+
     weight_names = ("kernel", "bias")
     min_rank = 2
     input_layout = "(batch, ..., features)"
@@ -155,6 +157,8 @@ class Activation(_AnyRankLayer):
     Input and output have the same shape ``(batch, ...)``.
     """
 
+    masking = "pass"  # as Keras (supports_masking): applied to each step alike
+
     input_layout = "(batch, ...)"
 
     def __init__(self, activation: str | None, name: str | None = None, dtype=None):
@@ -203,6 +207,8 @@ class Dropout(_AnyRankLayer):
     (``training=False``) the layer is the identity and needs no rescaling. Input and output have
     the same shape ``(batch, ...)``.
     """
+
+    masking = "pass"  # as Keras (supports_masking): applied to each step alike
 
     input_layout = "(batch, ...)"
 

@@ -21,39 +21,11 @@ from __future__ import annotations
 import numpy as np
 
 from dlcourse.scratch import initializers, regularizers
-from dlcourse.scratch.base import Layer, _check_training, get_rng
+from dlcourse.scratch.base import Layer, check_ids, get_rng, register_layer
 from dlcourse.validation import check_bool, check_int
 
 __all__ = ["Embedding", "check_ids", "embedding_backward", "embedding_backward_naive",
-           "embedding_forward", "random_uniform"]
-
-
-def random_uniform(shape, rng: np.random.Generator, dtype="float32", minval: float = -0.05,
-                   maxval: float = 0.05) -> np.ndarray:
-    """Uniform on ``[minval, maxval)``: Keras's ``"uniform"``, the default for embeddings."""
-    return rng.uniform(minval, maxval, size=shape).astype(dtype)
-
-
-def check_ids(ids, input_dim: int, owner: str) -> np.ndarray:
-    """``ids`` as an integer array whose entries are in ``[0, input_dim)``, or a clear error.
-
-    The error names the first bad id and its position, e.g. ``got id 12 at position (0, 3)``.
-    """
-    try:
-        ids = np.asarray(ids)
-    except (ValueError, TypeError) as err:  # ragged nested lists
-        raise TypeError(f"{owner}: expected the input as an array of integer ids, got "
-                        f"{type(ids).__name__} that NumPy cannot turn into one") from err
-    if not np.issubdtype(ids.dtype, np.integer):
-        raise TypeError(f"{owner}: expected integer ids (e.g. int32 or int64), got dtype "
-                        f"{ids.dtype}; convert them first, e.g. x.astype('int64')")
-    bad = (ids < 0) | (ids >= input_dim)
-    if bad.any():
-        position = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"{owner}: expected ids in [0, {input_dim}) (input_dim={input_dim}), "
-                         f"got id {int(ids[position])} at position {position} "
-                         f"({int(bad.sum())} of {ids.size} ids out of range)")
-    return ids
+           "embedding_forward"]
 
 
 def embedding_forward(ids, embeddings) -> np.ndarray:
@@ -108,6 +80,7 @@ def embedding_backward(grad_y, ids, input_dim: int) -> np.ndarray:
     return grad
 
 
+@register_layer
 class Embedding(Layer):
     r"""Turns integer ids into dense vectors, Keras's ``Embedding``.
 
@@ -140,6 +113,7 @@ class Embedding(Layer):
     """
 
     weight_names = ("embeddings",)
+    input_kind = "integer"  # ids of any shape (batch, ...), checked against input_dim
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform",
                  embeddings_regularizer=None, mask_zero: bool = False,
@@ -147,8 +121,7 @@ class Embedding(Layer):
         owner = self._owner(name)
         input_dim = check_int(input_dim, "input_dim", owner, minimum=1)
         output_dim = check_int(output_dim, "output_dim", owner, minimum=1)
-        initializer = (random_uniform if embeddings_initializer == "uniform" else
-                       initializers.get(embeddings_initializer, owner, "embeddings_initializer"))
+        initializer = initializers.get(embeddings_initializer, owner, "embeddings_initializer")
         regularizer = regularizers.get(embeddings_regularizer, owner, "embeddings_regularizer")
         mask_zero = check_bool(mask_zero, "mask_zero", owner)
         super().__init__(name=name, seed=seed, dtype=dtype)
@@ -160,17 +133,15 @@ class Embedding(Layer):
         self.mask_zero = mask_zero
 
     # ----------------------------------------------------------------------------- building
+    @property
+    def input_bound(self) -> int:
+        return self.input_dim
+
     def build(self, input_shape: tuple) -> None:
         self._initial_weight("embeddings", self.embeddings_initializer, "embeddings_initializer",
                              (self.input_dim, self.output_dim), get_rng(self.seed))
-
-    def _ensure_built(self, input_shape: tuple, dtype=None) -> None:
         # The weights depend on neither the input's shape nor its dtype (ids), as in Keras.
-        self._check_input_shape(tuple(input_shape))
-        if not self.built:
-            floating = dtype is not None and np.issubdtype(np.dtype(dtype), np.floating)
-            super()._ensure_built(input_shape, dtype if floating else np.float32)
-            self.input_shape = (None,) * (len(input_shape) - 1)
+        self.input_shape = (None,) * (len(input_shape) - 1)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return (*input_shape, self.output_dim)
@@ -179,35 +150,7 @@ class Embedding(Layer):
         """``x != 0`` (same shape as the ids) if ``mask_zero``, else None, as Keras."""
         return np.asarray(x) != 0 if self.mask_zero else None
 
-    # ----------------------------------------------------------------------------- checks
-    def _check_input_shape(self, shape: tuple) -> None:
-        if len(shape) < 1:
-            raise ValueError(self.error(f"expected ids with a batch axis, (batch, ...), got "
-                                        f"shape {shape}"))
-
-    def _check_input(self, x) -> np.ndarray:
-        """Integer ids in ``[0, input_dim)``: the float check of :class:`Layer` does not apply."""
-        ids = check_ids(x, self.input_dim, repr(self))
-        self._check_input_shape(ids.shape)
-        if ids.shape[0] == 0:
-            raise ValueError(self.error(f"expected a non-empty batch, got shape {ids.shape}"))
-        return ids
-
     # ----------------------------------------------------------------------------- passes
-    def forward(self, x, training: bool = False) -> np.ndarray:
-        """The vectors of the ids ``x`` ``(batch, ...)``: ``(batch, ..., output_dim)``."""
-        _check_training(training, repr(self))
-        return self.call(x, training)
-
-    __call__ = forward
-
-    def call(self, x, training: bool = False) -> np.ndarray:
-        # The ids are checked here too: an out-of-range id would otherwise read another row
-        # (a negative one) or fail with NumPy's IndexError, which names no layer.
-        ids = self._check_input(x)
-        self._ensure_built(ids.shape)
-        return self._forward(ids, training=bool(training))
-
     def _forward(self, ids: np.ndarray, training: bool) -> np.ndarray:
         out = np.take(self.params["embeddings"], ids, axis=0)
         self.cache = {"ids": ids}

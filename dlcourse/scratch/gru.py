@@ -35,8 +35,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dlcourse.scratch.lstm import RecurrentLayer, check_recurrent_args
-from dlcourse.scratch.recurrent import _activation, _grad_z
+from dlcourse.scratch.base import register_layer
+from dlcourse.scratch.recurrent import (
+    RecurrentLayer,
+    check_recurrent_args,
+    get_activation,
+    grad_z_from_output,
+)
 from dlcourse.validation import check_bool
 
 __all__ = ["GRU", "GRUCache", "GRUGradients", "GRUStep", "gru_backward", "gru_backward_naive",
@@ -117,8 +122,8 @@ def gru_step(x_t, h_prev, kernel, recurrent_kernel, bias, activation="tanh",
     -------
     GRUStep
     """
-    act = _activation(activation, "gru_step()")
-    ract = _activation(recurrent_activation, "gru_step()")
+    act = get_activation(activation, "gru_step()")
+    ract = get_activation(recurrent_activation, "gru_step()")
     units = np.shape(recurrent_kernel)[0]
     input_bias, recurrent_bias = (None, None) if bias is None else (
         (bias[0], bias[1]) if reset_after else (bias, None))
@@ -173,8 +178,8 @@ def gru_forward_naive(x, kernel, recurrent_kernel, bias, activation="tanh",
     """
     x, kernel, recurrent_kernel, reset_after, h0, mask = _check(
         "gru_forward_naive()", x, kernel, recurrent_kernel, bias, reset_after, h0, mask)
-    act = _activation(activation, "gru_forward_naive()")
-    ract = _activation(recurrent_activation, "gru_forward_naive()")
+    act = get_activation(activation, "gru_forward_naive()")
+    ract = get_activation(recurrent_activation, "gru_forward_naive()")
     batch, time, _ = x.shape
     units = recurrent_kernel.shape[0]
     h = np.zeros((batch, time, units), dtype=h0.dtype)
@@ -203,8 +208,8 @@ def gru_forward(x, kernel, recurrent_kernel, bias, activation="tanh",
     """
     x, kernel, recurrent_kernel, reset_after, h0, mask = _check(
         "gru_forward()", x, kernel, recurrent_kernel, bias, reset_after, h0, mask)
-    act = _activation(activation, "gru_forward()")
-    ract = _activation(recurrent_activation, "gru_forward()")
+    act = get_activation(activation, "gru_forward()")
+    ract = get_activation(recurrent_activation, "gru_forward()")
     batch, time, features = x.shape
     u = recurrent_kernel.shape[0]
     xw = (x.reshape(batch * time, features) @ kernel).reshape(batch, time, 3 * u)
@@ -307,7 +312,7 @@ def gru_backward_naive(grad_h, cache: GRUCache) -> GRUGradients:
             z, r, candidate = np.split(gates[n, t], 3)
             dz = dh * (h_prev - candidate)            # h_t = z ⊙ h_{t-1} + (1 − z) ⊙ h̃
             dh_next = dh * z
-            da_h = _grad_z(act, candidate, dh * (1 - z))
+            da_h = grad_z_from_output(act, candidate, dh * (1 - z))
             if reset_after:                           # a_h = x W_xh + b + r ⊙ u
                 dr = da_h * recurrent_h[n, t]
                 du = da_h * r
@@ -315,7 +320,7 @@ def gru_backward_naive(grad_h, cache: GRUCache) -> GRUGradients:
                 d_reset_h = recurrent_kernel[:, 2 * u:] @ da_h
                 dr = d_reset_h * h_prev
                 dh_next = dh_next + d_reset_h * r
-            da_z, da_r = _grad_z(ract, z, dz), _grad_z(ract, r, dr)
+            da_z, da_r = grad_z_from_output(ract, z, dz), grad_z_from_output(ract, r, dr)
             da_x = np.concatenate([da_z, da_r, da_h])  # the input part's pre-activations
             grad_x[n, t] = kernel @ da_x
             grad_kernel += np.outer(x[n, t], da_x)
@@ -360,7 +365,7 @@ def gru_backward(grad_h, cache: GRUCache) -> GRUGradients:
             dh = dh * keep[t]
         z, r, candidate = gates_tm[t, :, :u], gates_tm[t, :, u:2 * u], gates_tm[t, :, 2 * u:]
         dh_next = dh * z
-        da_h = da_x[t, :, 2 * u:] = _grad_z(act, candidate, dh * (1 - z))
+        da_h = da_x[t, :, 2 * u:] = grad_z_from_output(act, candidate, dh * (1 - z))
         if reset_after:
             dr = da_h * rec_tm[t]
             da_rec[t, :, 2 * u:] = da_h * r
@@ -368,8 +373,8 @@ def gru_backward(grad_h, cache: GRUCache) -> GRUGradients:
             d_reset_h = da_h @ kernel_h_t
             dr = d_reset_h * h_prev_tm[t]
             dh_next += d_reset_h * r
-        da_x[t, :, :u] = _grad_z(ract, z, dh * (h_prev_tm[t] - candidate))
-        da_x[t, :, u:2 * u] = _grad_z(ract, r, dr)
+        da_x[t, :, :u] = grad_z_from_output(ract, z, dh * (h_prev_tm[t] - candidate))
+        da_x[t, :, u:2 * u] = grad_z_from_output(ract, r, dr)
         if reset_after:
             da_rec[t, :, :2 * u] = da_x[t, :, :2 * u]
             dh_next += da_rec[t] @ recurrent_kernel.T
@@ -397,6 +402,7 @@ def gru_backward(grad_h, cache: GRUCache) -> GRUGradients:
 
 
 # ------------------------------------------------------------------------------ the layer
+@register_layer
 class GRU(RecurrentLayer):
     r"""Gated recurrent unit layer, Keras's ``GRU``.
 
@@ -411,7 +417,7 @@ class GRU(RecurrentLayer):
         Keras's defaults: ``glorot_uniform``, ``orthogonal``, ``zeros``.
     kernel_regularizer, recurrent_regularizer, bias_regularizer : None, str or Regularizer
     return_sequences, return_state, go_backwards : bool
-        As in Keras (see :class:`~dlcourse.scratch.lstm.RecurrentLayer`).
+        As in Keras (see :class:`~dlcourse.scratch.recurrent.RecurrentLayer`).
     reset_after : bool
         Keras's default ``True``: the reset gate after the recurrent product, ``bias``
         ``(2, 3·units)``; ``False``: before it, ``bias`` ``(3·units,)`` (see the module).

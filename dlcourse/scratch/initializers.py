@@ -14,7 +14,7 @@ import numpy as np
 from dlcourse.validation import check_number
 
 __all__ = ["compute_fans", "get", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform",
-           "names", "ones", "orthogonal", "zeros"]
+           "names", "ones", "orthogonal", "uniform", "zeros"]
 
 
 def _check_args(fname: str, shape, rng, needs_rng: bool = True) -> tuple[int, ...]:
@@ -109,6 +109,17 @@ def orthogonal(shape, rng: np.random.Generator, dtype="float32", gain: float = 1
     return (gain * q.reshape(shape)).astype(dtype)
 
 
+def uniform(shape, rng: np.random.Generator, dtype="float32") -> np.ndarray:
+    """Uniform on ``[-0.05, 0.05]``: Keras's ``"uniform"`` (``RandomUniform()``), the default of
+    ``Embedding``. Its range does not depend on the shape, unlike Glorot's."""
+    shape = _check_args("uniform()", shape, rng)
+    return rng.uniform(UNIFORM_RANGE[0], UNIFORM_RANGE[1], size=shape).astype(dtype)
+
+
+#: ``(minval, maxval)`` of :func:`uniform`, Keras's ``RandomUniform`` defaults.
+UNIFORM_RANGE = (-0.05, 0.05)
+
+
 def zeros(shape, rng: np.random.Generator | None = None, dtype="float32") -> np.ndarray:
     """All zeros: Keras's default for biases."""
     shape = _check_args("zeros()", shape, rng, needs_rng=False)
@@ -122,7 +133,7 @@ def ones(shape, rng: np.random.Generator | None = None, dtype="float32") -> np.n
 
 
 _INITIALIZERS = {f.__name__: f for f in (glorot_uniform, glorot_normal, he_uniform, he_normal,
-                                         orthogonal, zeros, ones)}
+                                         orthogonal, uniform, zeros, ones)}
 
 
 def names() -> list[str]:

@@ -134,6 +134,14 @@ class Sequential:
                             f"{type(layer).__name__} (Keras layers go in keras.Sequential)")
         if any(existing.name == layer.name for existing in self.layers):
             raise ValueError(f"{self._owner}: two layers are named '{layer.name}'")
+        if getattr(layer, "return_state", False):
+            raise ValueError(f"{self._owner}: {layer!r} has return_state=True: its output is a "
+                             "tuple (output, *states), which the next layer cannot take; a "
+                             "Sequential model needs return_state=False")
+        if self.layers and layer.input_kind != "float":
+            raise ValueError(f"{self._owner}: {layer!r} takes {layer.input_kind} input (ids), "
+                             f"so it can only be the first layer; {self.layers[-1]!r} outputs "
+                             "floating-point values")
         with self._all_or_nothing(layer):
             self.layers.append(layer)
             if self.input is not None:
@@ -151,7 +159,8 @@ class Sequential:
                 shape = input_shape
                 if isinstance(shape, (tuple, list)) and len(shape) > 1 and shape[0] is None:
                     shape = tuple(shape[1:])  # Keras's form, batch axis first
-                new = Input(shape, self.input.dtype if self.input is not None else "float32")
+                new = Input(shape, self.input.dtype if self.input is not None
+                            else self._default_input_dtype())
                 if self.input is not None and new.shape != self.input.shape \
                         and any(layer.built for layer in self.layers):
                     raise ValueError(
@@ -162,6 +171,11 @@ class Sequential:
             if self.input is None:
                 raise ValueError(f"{self._owner}: build() needs an input shape")
             self._propagate((None, *self.input.shape), self.input.dtype, build=True)
+
+    def _default_input_dtype(self) -> str:
+        """int32 for a model that starts with ids (an Embedding), as Keras, else float32."""
+        integer = self.layers and self.layers[0].input_kind == "integer"
+        return "int32" if integer else "float32"
 
     def _propagate(self, shape: tuple, dtype, build: bool) -> tuple[tuple, np.dtype]:
         """Pass ``shape`` through the layers, checking that each one can take it.
@@ -177,6 +191,8 @@ class Sequential:
                 layer._ensure_built(shape, layer.dtype or dtype)
             else:
                 layer._check_input_shape(tuple(shape))
+            if layer.dtype is None and not np.issubdtype(np.dtype(dtype), np.floating):
+                dtype = np.float32  # ids in, an unbuilt Embedding's default dtype out
             shape, dtype = layer.compute_output_shape(shape), layer.dtype or dtype
         return tuple(shape), np.dtype(dtype)
 
@@ -203,23 +219,57 @@ class Sequential:
             raise ValueError(f"{self._owner}: expected input of shape "
                              f"(batch, {', '.join(map(str, self.input.shape))}), got {x.shape}")
         self._propagate(x.shape, x.dtype, build=False)
+        self._output_mask(x)
+        return x
+
+    def _output_mask(self, x: np.ndarray):
+        """The mask the model's output carries for the input ``x`` (None: no mask).
+
+        Walks the masks alone, as :meth:`_run` passes them, to refuse before any layer has run a
+        mask reaching a layer that cannot honour it as its Keras twin does (``masking``).
+        Only a model's first layer can make a mask from its input (an Embedding's ids).
+        """
+        mask = None
+        for i, layer in enumerate(self.layers):
+            if mask is not None and layer.masking == "refuse":
+                raise ValueError(
+                    f"{self._owner}: {layer!r} receives the mask of the layers before it "
+                    f"(e.g. an Embedding with mask_zero=True), which its Keras twin would use "
+                    "and this layer cannot; drop mask_zero or put a layer that uses the mask "
+                    "(LSTM, GRU) before it")
+            mask = self._next_mask(layer, x if i == 0 else None, mask)
+        return mask
+
+    @staticmethod
+    def _next_mask(layer: Layer, layer_input, mask):
+        """The mask of ``layer``'s output, as Keras: its ``compute_mask``, else the incoming one
+        for a layer that passes it on, else None."""
+        compute_mask = getattr(layer, "compute_mask", None)
+        if compute_mask is not None:
+            return compute_mask(layer_input, mask)
+        return mask if layer.masking == "pass" else None
+
+    def _run(self, x: np.ndarray, training: bool) -> np.ndarray:
+        """``x`` through every layer, each given the mask the one before made, as Keras does."""
+        mask = None
+        for layer in self.layers:
+            out = (layer.call(x, training=training, mask=mask) if layer.masking == "use"
+                   else layer.call(x, training=training))
+            mask = self._next_mask(layer, x, mask)
+            x = out
         return x
 
     def forward(self, x, training: bool = False) -> np.ndarray:
         """Run ``x`` through every layer; the input is checked once, here."""
         training = _check_training(training, self._owner)
-        out = self._check_x(x)
+        x = self._check_x(x)
         with self._all_or_nothing():  # a layer built on the way whose weights fail is undone
-            for layer in self.layers:
-                out = layer.call(out, training=training)
-        return out
+            return self._run(x, training)
 
     __call__ = forward
 
     def _predict_batch(self, x: np.ndarray) -> np.ndarray:
-        for layer in self.layers:
-            x = layer.call(x, training=False)
-        return x
+        return self._run(x, training=False)
 
     def backward(self, grad_output, input_grad: bool = True) -> np.ndarray | None:
         """Backpropagate ``dJ/dy`` through the layers in reverse; returns ``dJ/dx``.
@@ -325,6 +375,11 @@ class Sequential:
         Called inside :meth:`_context`, which says which call and which data it was.
         """
         x = self._check_x(x)
+        if self._output_mask(x) is not None:
+            raise ValueError(
+                f"{self._owner}: the model's output carries a mask (the last recurrent layer "
+                "has return_sequences=True after an Embedding with mask_zero=True); Keras would "
+                "leave the masked steps out of the loss, which is not implemented here")
         y = check_target_array(y, len(x), self._owner)
         output_shape, dtype = self._propagate(x.shape, x.dtype, build=False)
         self.loss.check_targets(y, output_shape, dtype)
@@ -381,9 +436,7 @@ class Sequential:
     def _train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
         """The step itself, on checked arrays."""
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            y_pred = x
-            for layer in self.layers:
-                y_pred = layer.call(y_pred, training=True)
+            y_pred = self._run(x, training=True)
             if not np.isfinite(y_pred).all():  # diverged: the weights overflowed
                 return float("nan"), 0
             loss, correct = self._batch_logs(y, y_pred)
@@ -405,7 +458,7 @@ class Sequential:
 
         Parameters
         ----------
-        x : float array of shape ``(n, ...)``
+        x : float array of shape ``(n, ...)`` (integer ids if the first layer is an Embedding)
         y : array of shape ``(n, ...)``, the targets the loss expects
         epochs : int
             Passes over the data.

@@ -86,6 +86,8 @@ class BatchNormalization(Layer):
     :math:`\partial J / \partial x_i = \gamma g_i / \sqrt{\sigma^2_{\text{moving}} + \varepsilon}`.
     """
 
+    masking = "refuse"  # Keras's computes its batch statistics over the unmasked steps only
+
     weight_names = ("gamma", "beta", "moving_mean", "moving_variance")
     #: The weights trained by gradient descent; the moving statistics are updated by ``forward``.
     trainable_names = ("gamma", "beta")

@@ -75,7 +75,8 @@ class Input:
     """The shape of one example, without the batch axis, as ``keras.Input(shape)``.
 
     Put it first in a :class:`Sequential` to create every weight at once (so ``summary()`` and
-    ``get_weights()`` work before any data has been seen).
+    ``get_weights()`` work before any data has been seen). ``dtype`` is float32 or float64, or
+    int32 or int64 for a model that starts with an Embedding (its input is ids).
     """
 
     def __init__(self, shape, dtype="float32"):
@@ -87,12 +88,13 @@ class Input:
                 for s in shape):
             raise ValueError(f"Input: shape must be a tuple of positive integers (one example, "
                              f"without the batch axis), got {given!r}")
+        allowed = "float32 or float64 (or int32, int64 for ids)"
         try:
             dtype = np.dtype(dtype)
         except TypeError as err:
-            raise TypeError(f"Input: dtype must be float32 or float64, got {dtype!r}") from err
-        if not np.issubdtype(dtype, np.floating):
-            raise TypeError(f"Input: dtype must be float32 or float64, got {dtype}")
+            raise TypeError(f"Input: dtype must be {allowed}, got {dtype!r}") from err
+        if not (np.issubdtype(dtype, np.floating) or dtype in (np.int32, np.int64)):
+            raise TypeError(f"Input: dtype must be {allowed}, got {dtype}")
         self.shape = tuple(int(s) for s in shape)
         self.dtype = dtype
 
