@@ -1,9 +1,10 @@
-"""Batch normalisation, Keras's ``BatchNormalization``, forward and backward in NumPy.
+"""Batch and layer normalisation, Keras's ``BatchNormalization`` and ``LayerNormalization``.
 
 In training, each feature is standardised with the mean and variance of the current batch, then
 scaled and shifted by two learned vectors; running averages of those batch statistics are kept for
 inference, when the layer uses them instead (so that a prediction does not depend on the other
-examples of its batch).
+examples of its batch). Layer normalisation standardises each example on its own, over its
+feature axes (the transformer's choice): the same in training and inference, nothing kept.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 from dlcourse.scratch.base import Layer, register_layer
 from dlcourse.validation import check_bool, check_int, check_number
 
-__all__ = ["BatchNormalization"]
+__all__ = ["BatchNormalization", "LayerNormalization"]
 
 
 @register_layer
@@ -201,3 +202,143 @@ class BatchNormalization(Layer):
             return grad_output * (gamma * inv_std)  # constant statistics: an affine map
         m = x_hat.size // sum_g.size  # values per feature that the statistics averaged
         return (gamma * inv_std / m) * (m * grad_output - sum_g - x_hat * sum_g_xhat)
+
+
+class LayerNormalization(Layer):
+    r"""Normalise each example over its feature axes, then scale and shift: Keras's
+    ``LayerNormalization``.
+
+    Parameters
+    ----------
+    axis : int or list of int
+        The axes normalised over (``-1``: the features of ``(batch, time, features)``); the
+        statistics are taken per example (and per position along the other axes). Not axis 0.
+    epsilon : float > 0
+        Added to the variance before the square root (Keras's default 1e-3).
+    center : bool
+        Learn the shift ``beta`` (otherwise it is 0).
+    scale : bool
+        Learn the scale ``gamma`` (otherwise it is 1).
+    name : str, optional
+    dtype : str or numpy dtype, optional
+
+    Attributes
+    ----------
+    params : dict
+        ``gamma`` (ones) and ``beta`` (zeros) if ``scale``/``center``, in Keras's order, of the
+        shape of the normalised axes (in increasing order).
+
+    Notes
+    -----
+    For one example (one position) with the :math:`m` values :math:`x_1, \dots, x_m` of the
+    normalised axes:
+
+    .. math::
+
+        \mu = \frac{1}{m}\sum_i x_i, \quad \sigma^2 = \frac{1}{m}\sum_i (x_i - \mu)^2, \quad
+        \hat x_i = \frac{x_i - \mu}{\sqrt{\sigma^2 + \varepsilon}}, \quad
+        y_i = \gamma_i \hat x_i + \beta_i.
+
+    Backward, with :math:`g_i = \partial J / \partial y_i` and :math:`\hat g_i = \gamma_i g_i`
+    (the gradient reaching :math:`\hat x`): the statistics depend on every :math:`x_i` of the
+    example, which gives the two correction terms of batch normalisation, summed over features
+    instead of over the batch,
+
+    .. math::
+
+        \frac{\partial J}{\partial x_i} = \frac{1}{m\sqrt{\sigma^2 + \varepsilon}}
+        \Big(m \hat g_i - \sum_j \hat g_j - \hat x_i \sum_j \hat g_j \hat x_j\Big),
+        \qquad \frac{\partial J}{\partial \gamma} = \sum g \odot \hat x, \quad
+        \frac{\partial J}{\partial \beta} = \sum g,
+
+    the last two summed over the examples (and the other axes).
+    """
+
+    masking = "pass"  # Keras's passes a mask on: each position is normalised on its own
+    weight_names = ("gamma", "beta")
+    input_layout = "(batch, ..., features)"
+
+    def __init__(self, axis=-1, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
+                 name: str | None = None, dtype=None):
+        owner = self._owner(name)
+        if isinstance(axis, (list, tuple)):
+            if not axis:
+                raise ValueError(f"{owner}: axis must be an integer or a non-empty tuple of "
+                                 f"integers, got {axis!r}")
+            axis = [check_int(a, "axis", owner) for a in axis]  # a list, as Keras keeps it
+        else:
+            axis = check_int(axis, "axis", owner)
+        if 0 in ((axis,) if isinstance(axis, int) else axis):
+            raise ValueError(f"{owner}: axis=0 is not a feature axis: axis 0 is the batch "
+                             "(layer normalisation usually normalises the last axis, axis=-1)")
+        epsilon = check_number(epsilon, "epsilon", owner, 0, low_open=True)
+        center = check_bool(center, "center", owner)
+        scale = check_bool(scale, "scale", owner)
+        super().__init__(name=name, dtype=dtype)
+        self.axis, self.epsilon, self.center, self.scale = axis, epsilon, center, scale
+
+    def _axes(self, ndim: int) -> tuple[int, ...]:
+        """The normalised axes as sorted non-negative indices, or a clear error."""
+        axes = (self.axis,) if isinstance(self.axis, int) else self.axis
+        bad = [a for a in axes if not -ndim <= a < ndim or a % ndim == 0]
+        if bad or len({a % ndim for a in axes}) != len(axes):
+            raise ValueError(self.error(
+                f"axis={self.axis!r} is not a set of distinct feature axes of an input of rank "
+                f"{ndim}: each must be one of 1..{ndim - 1} (or -{ndim - 1}..-1); axis 0 is "
+                "the batch"))
+        return tuple(sorted(a % ndim for a in axes))
+
+    def _check_input_shape(self, shape: tuple) -> None:
+        if len(shape) < 2:
+            raise ValueError(self.error(
+                f"expected input of rank 2 or more {self.input_layout}, got shape {shape}"))
+        axes = self._axes(len(shape))
+        if self.built:
+            if len(shape) != len(self.input_shape) + 1 or any(
+                    shape[a] != self.input_shape[a - 1] for a in axes):
+                expected = tuple("?" if n is None else n for n in self.input_shape)
+                raise ValueError(self.error(
+                    f"expected input of shape (batch, {', '.join(map(str, expected))}) as on "
+                    f"its first call (? any size), got shape {shape}"))
+
+    def build(self, input_shape: tuple) -> None:
+        """Create ``gamma`` (ones) and ``beta`` (zeros) of the normalised axes' shape."""
+        axes = self._axes(len(input_shape))
+        shape = tuple(input_shape[a] for a in axes)
+        if self.scale:
+            self.add_weight("gamma", np.ones(shape))
+        if self.center:
+            self.add_weight("beta", np.zeros(shape))
+        # Only the normalised axes are fixed by the weights, as Keras's: the others may vary.
+        self.input_shape = tuple(input_shape[i] if i in axes else None
+                                 for i in range(1, len(input_shape)))
+        self._norm_axes = axes
+        self._broadcast = tuple(input_shape[i] if i in axes else 1
+                                for i in range(len(input_shape)))
+
+    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        axes = self._norm_axes
+        mean = x.mean(axis=axes, keepdims=True)
+        inv_std = 1.0 / np.sqrt(x.var(axis=axes, keepdims=True) + self.epsilon)
+        x_hat = (x - mean) * inv_std
+        self.cache = {"x_hat": x_hat, "inv_std": inv_std}
+        y = x_hat * self.params["gamma"].reshape(self._broadcast) if self.scale else x_hat
+        return y + self.params["beta"].reshape(self._broadcast) if self.center else y
+
+    def _backward(self, grad_output: np.ndarray) -> np.ndarray:
+        x_hat, inv_std = self.cache["x_hat"], self.cache["inv_std"]
+        other = tuple(i for i in range(grad_output.ndim) if i not in self._norm_axes)
+        if self.scale:
+            self.grads["gamma"][...] = (grad_output * x_hat).sum(axis=other).reshape(
+                self.params["gamma"].shape)
+        if self.center:
+            self.grads["beta"][...] = grad_output.sum(axis=other).reshape(
+                self.params["beta"].shape)
+        if not self.input_grad:  # first layer of a model: dJ/dx is never used
+            return None
+        g_hat = grad_output * self.params["gamma"].reshape(self._broadcast) if self.scale \
+            else grad_output
+        axes = self._norm_axes
+        m = x_hat.size // inv_std.size  # values per example that the statistics averaged
+        return (inv_std / m) * (m * g_hat - g_hat.sum(axis=axes, keepdims=True)
+                                - x_hat * (g_hat * x_hat).sum(axis=axes, keepdims=True))
