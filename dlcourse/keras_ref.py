@@ -131,6 +131,16 @@ _NO_EFFECT = frozenset({"name", "dtype", "seed", "unroll", "use_cudnn", "synchro
 # set_image_data_format), so a default layer does not say what the from-scratch one computes.
 _REQUIRED = {"data_format": "channels_last"}
 
+# Layer types that no Sequential can hold, so that to_keras and from_keras refuse them by name,
+# with the reason.
+_NOT_SEQUENTIAL = {
+    "MultiHeadAttention": "it takes two inputs, layer(query, value), and a Sequential passes "
+                          "one (in Keras as here); call it yourself, e.g. layer(x, x)",
+    "PositionEmbedding": "keras.layers has no PositionEmbedding (keras_hub's returns the table "
+                         "alone, not added to its input); its Keras twin is x + "
+                         "keras.layers.Embedding(sequence_length, features)(positions)",
+}
+
 # The dtype policies a from-scratch model can follow: one floating-point dtype throughout.
 _FLOAT_POLICIES = ("float16", "float32", "float64")
 
@@ -167,9 +177,11 @@ class _TypePair(NamedTuple):
 
 
 def _twin_types() -> dict[str, _TypePair]:
-    """Every from-scratch layer type with a Keras layer class of the same name, by that name."""
+    """Every from-scratch layer type with a Keras layer class of the same name, by that name,
+    except those that no Sequential can hold (:data:`_NOT_SEQUENTIAL`)."""
     return {kind: _TypePair(cls, getattr(keras.layers, kind))
-            for kind, cls in scratch.layer_types().items() if hasattr(keras.layers, kind)}
+            for kind, cls in scratch.layer_types().items()
+            if hasattr(keras.layers, kind) and kind not in _NOT_SEQUENTIAL}
 
 
 def _refuse(owner: str, layer_desc: str, kind: str, settings: list[str]) -> ValueError:
@@ -187,6 +199,9 @@ def _twin_kind(layer, library: str, owner: str) -> str:
     one named like a supported layer) may compute anything: refused.
     """
     kind = type(layer).__name__
+    if kind in _NOT_SEQUENTIAL:
+        raise TypeError(f"{owner}: layer '{layer.name}' is a {kind}, which has no twin in a "
+                        f"Sequential: {_NOT_SEQUENTIAL[kind]}")
     twins = _twin_types()
     if kind not in twins:
         raise TypeError(f"{owner}: no twin for layers of type {kind}; supported: "
@@ -249,11 +264,11 @@ def to_keras(model: scratch.Sequential) -> keras.Sequential:
     if not isinstance(model, scratch.Sequential):
         raise TypeError(f"{owner}: expected a dlcourse.scratch.Sequential, "
                         f"got {type(model).__name__}")
+    kinds = [_twin_kind(layer, "scratch", owner) for layer in model.layers]  # before building
     model._check_built(owner)
     dtype = _scratch_dtype(model, owner)
     layers = []
-    for layer in model.layers:
-        kind = _twin_kind(layer, "scratch", owner)
+    for layer, kind in zip(model.layers, kinds, strict=True):
         config = {**_scratch_settings(layer, kind, owner), "name": layer.name, "dtype": dtype}
         layers.append(getattr(keras.layers, kind).from_config(config))
     input_shape = model.input.shape if model.input else model.layers[0].input_shape
@@ -388,13 +403,13 @@ def from_keras(keras_model: keras.Model) -> scratch.Sequential:
                         f"got {type(keras_model).__name__}")
     if not keras_model.layers:
         raise ValueError(f"{owner}: the Keras model has no layers")
+    kinds = [_twin_kind(layer, "keras", owner) for layer in keras_model.layers]
     if not keras_model.built:
         raise ValueError(f"{owner}: the Keras model has no weights yet; give it a "
                          "keras.Input(shape) or call it on a batch first")
     dtype = _keras_dtype(keras_model, owner)
     layers = []
-    for layer in keras_model.layers:
-        kind = _twin_kind(layer, "keras", owner)
+    for layer, kind in zip(keras_model.layers, kinds, strict=True):
         config = {**_keras_settings(layer, kind, owner), "name": layer.name}
         if scratch.layer_types()[kind].input_kind == "integer":
             config["dtype"] = dtype  # its input (ids) cannot say which dtype it computes in

@@ -38,8 +38,11 @@ from dlcourse.scratch import (
     Flatten,
     Input,
     Layer,
+    LayerNormalization,
     MaxPooling2D,
     MeanSquaredError,
+    MultiHeadAttention,
+    PositionEmbedding,
     Sequential,
     SimpleRNN,
     SparseCategoricalCrossentropy,
@@ -77,6 +80,9 @@ VALID_LAYER_ARGS = {
     LSTM: dict(units=3),
     GRU: dict(units=3),
     Embedding: dict(input_dim=10, output_dim=4),
+    LayerNormalization: {},
+    MultiHeadAttention: dict(num_heads=2, key_dim=3),
+    PositionEmbedding: dict(sequence_length=6),
 }
 
 SIZES = [0, -1, 2.5, True, "3", None, NAN]
@@ -100,6 +106,10 @@ BAD_ARGS = {
     "kernel_regularizer": ["l3", 0.01, -1], "recurrent_regularizer": ["l3", 0.01, -1],
     "bias_regularizer": ["l3", 0.01, -1],
     "input_dim": SIZES, "output_dim": SIZES,
+    "num_heads": SIZES, "key_dim": SIZES, "sequence_length": SIZES,
+    "value_dim": [0, -1, 2.5, True, "3", NAN],                  # None: key_dim
+    "output_shape": [0, -1, 2.5, True, "3", (), (2, 0)],         # None: the query's features
+    "dropout": [*HALF_OPEN, 0.5],  # only 0.0: no dropout on the attention probabilities here
     "embeddings_initializer": ["unifrom", 5, None], "embeddings_regularizer": ["l3", 0.01, -1],
     "mask_zero": FLAGS, "return_state": FLAGS, "go_backwards": FLAGS,
     "unit_forget_bias": FLAGS, "reset_after": FLAGS,
@@ -271,10 +281,16 @@ def test_initializers_check_their_generator_and_shape(fname):
 
 
 # ----------------------------------------------------------------------- automatic names
+#: Layers with no class in keras.layers, and the name their Keras counterpart gives
+#: (keras_hub's PositionEmbedding, which this one adds to its input).
+NO_KERAS_LAYER = {PositionEmbedding: "position_embedding"}
+
+
 def test_automatic_names_are_keras_names():
     keras = pytest.importorskip("keras")
     for cls in LAYERS:
-        theirs = getattr(keras.layers, cls.__name__)(**VALID_LAYER_ARGS[cls]).name
+        theirs = (NO_KERAS_LAYER[cls] if cls in NO_KERAS_LAYER
+                  else getattr(keras.layers, cls.__name__)(**VALID_LAYER_ARGS[cls]).name)
         # Keras numbers its names across the whole session (dense_7): compare the stem.
         stem = re.sub(r"_\d+$", "", theirs)
         scratch.set_random_seed(0)  # restarts our numbering

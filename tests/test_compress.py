@@ -24,7 +24,10 @@ from dlcourse.scratch import (
     Embedding,
     Flatten,
     Input,
+    LayerNormalization,
     MaxPooling2D,
+    MultiHeadAttention,
+    PositionEmbedding,
     Sequential,
     SimpleRNN,
     models,
@@ -416,6 +419,68 @@ def test_batch_normalization_costs_by_hand():
         compress.layer_cost(BatchNormalization(axis=3), (5, 4))
 
 
+@pytest.mark.parametrize(("kwargs", "shape"), [
+    ({"num_heads": 2, "key_dim": 3}, (5, 4)),
+    ({"num_heads": 1, "key_dim": 2, "value_dim": 3, "output_shape": 6, "use_bias": False},
+     (3, 4)),
+    ({"num_heads": 3, "key_dim": 2, "output_shape": (2, 3)}, (4, 5)),
+])
+def test_attention_params_match_keras_count_params(kwargs, shape):
+    x = np.ones((1, *shape), np.float32)
+    ours, theirs = MultiHeadAttention(**kwargs), keras.layers.MultiHeadAttention(**kwargs)
+    y = ours(x, x)
+    theirs(x, x)
+    for layer in (ours, theirs):  # the same function reads either layer's config
+        cost = compress.layer_cost(layer, shape)
+        assert cost.params == cost.trainable_params == theirs.count_params()
+        assert cost.output_shape == y.shape[1:]
+
+
+@pytest.mark.parametrize(("kwargs", "shape"), [
+    ({}, (4,)), ({"axis": 1, "center": False}, (3, 4)), ({"scale": False}, (4, 2)),
+    ({"axis": [1, 2]}, (3, 4)), ({"axis": -2}, (5, 3, 2)),
+])
+def test_layer_normalization_params_match_keras_count_params(kwargs, shape):
+    theirs = keras.layers.LayerNormalization(**kwargs)
+    theirs(np.ones((1, *shape), np.float32))
+    for layer in (LayerNormalization(**kwargs), theirs):
+        cost = compress.layer_cost(layer, shape)
+        assert (cost.output_shape, cost.params) == (shape, theirs.count_params())
+
+
+def test_attention_normalization_and_positions_costs_by_hand():
+    # Self-attention on (T, d) = (5, 4), N = 2 heads, k = v = 3, P = d = 4, with biases:
+    # projections 5·(2·4·2·9 + 2·9), scaling 2·5·3, scores 2·2·25·3, softmax 5·2·25,
+    # weighted sums 2·2·25·3, output 5·(2·2·3·4 + 4).
+    cost = compress.layer_cost(MultiHeadAttention(2, 3), (5, 4))
+    assert cost.params == 4 * 18 + 2 * 3 * 4 + (18 + 4)
+    assert cost.flops == (5 * (2 * 4 * 18 + 18) + 30 + 300 + 250 + 300 + 5 * (48 + 4))
+    assert cost.output_shape == (5, 4)
+    cost = compress.layer_cost(MultiHeadAttention(1, 2, value_dim=3, output_shape=6,
+                                                  use_bias=False), (3, 4))
+    assert (cost.output_shape, cost.params) == ((3, 6), 4 * 7 + 3 * 6)
+    assert cost.flops == 3 * 2 * 4 * 7 + 6 + 2 * 9 * 2 + 5 * 9 + 2 * 9 * 3 + 3 * 2 * 3 * 6
+    # LayerNormalization over the 4 features of (3, 4): E = 12 elements, R = 3 rows.
+    cost = compress.layer_cost(LayerNormalization(), (3, 4))
+    assert (cost.output_shape, cost.params, cost.flops) == ((3, 4), 8, 8 * 12 + 3 * 3)
+    cost = compress.layer_cost(LayerNormalization(axis=[1, 2], scale=False), (3, 4))
+    assert (cost.params, cost.flops) == (12, 7 * 12 + 3)
+    # PositionEmbedding: a table of L·d, one addition per element of the input.
+    cost = compress.layer_cost(PositionEmbedding(6), (4, 3))
+    assert (cost.output_shape, cost.params, cost.flops) == ((4, 3), 18, 12)
+    with pytest.raises(ValueError, match=r"sequences of 7 steps are longer than "
+                                         "sequence_length=6"):
+        compress.layer_cost(PositionEmbedding(6), (7, 3))
+    with pytest.raises(ValueError, match=r"expects input_shape \(time, features\)"):
+        compress.layer_cost(MultiHeadAttention(2, 3), (5,))
+    with pytest.raises(ValueError, match=r"axis=3 is not a set of feature axes"):
+        compress.layer_cost(LayerNormalization(axis=3), (5, 4))
+    with pytest.warns(UserWarning, match="rms_scaling"):  # deprecated in Keras 3.15
+        rms = keras.layers.LayerNormalization(rms_scaling=True)
+    with pytest.raises(ValueError, match=r"rms_scaling=True is not counted here"):
+        compress.layer_cost(rms, (4,))
+
+
 def test_frozen_keras_layers_have_no_trainable_parameters():
     layer = keras.layers.Dense(4, trainable=False)
     assert compress.layer_cost(layer, (6,))[3:] == (28, 2 * 6 * 4 + 4, 0)
@@ -428,8 +493,8 @@ def test_memory_follows_the_dtype():
 
 
 def test_cost_errors():
-    with pytest.raises(TypeError, match="no formula for layers of type LayerNormalization"):
-        compress.layer_cost(keras.layers.LayerNormalization(), (4,))
+    with pytest.raises(TypeError, match="no formula for layers of type UnitNormalization"):
+        compress.layer_cost(keras.layers.UnitNormalization(), (4,))
     with pytest.raises(ValueError, match="input shape"):
         compress.model_costs(Sequential([Dense(3)]))
     with pytest.raises(ValueError, match="batch_size"):

@@ -79,6 +79,9 @@ _ASSUMED = {
     "GRU": {"return_state": False},
     "Dense": {"lora_rank": None},           # LoRA adds weights
     "Embedding": {"lora_rank": None},
+    # A gate adds a projection (attention_axes: checked by the formula).
+    "MultiHeadAttention": {"use_gate": False},
+    "LayerNormalization": {"rms_scaling": False},    # no mean, no shift: other counts
 }
 
 # The cost formula of every layer type of dlcourse.scratch.layer_types(), by type name
@@ -257,6 +260,70 @@ def _batch_normalization_cost(config: dict, shape: tuple, owner: str) -> _Cost:
                  2 * math.prod(shape) + (5 + scale) * features, (scale + center) * features)
 
 
+@_formula("LayerNormalization")
+def _layer_normalization_cost(config: dict, shape: tuple, owner: str) -> _Cost:
+    rank = len(shape) + 1                                   # with the batch axis
+    axis = config.get("axis", -1)
+    axes = [check_int(a, "axis", owner) for a in (axis if isinstance(axis, (list, tuple))
+                                                  else (axis,))]
+    if any(not -rank <= a < rank or a % rank == 0 for a in axes):
+        raise ValueError(f"{owner}: axis={axis} is not a set of feature axes of an input of "
+                         f"shape (batch, {', '.join(map(str, shape))}); axis 0 is the batch")
+    normalised = math.prod(shape[a % rank - 1] for a in set(a % rank for a in axes))
+    scale = int(check_bool(config.get("scale", True), "scale", owner))
+    center = int(check_bool(config.get("center", True), "center", owner))
+    elements = math.prod(shape)
+    rows = elements // normalised
+    # Per element: the mean's sum, x - mean, its square, the variance's sum, the product by
+    # 1/sqrt and (as TensorFlow computes it) one more subtraction: 6; then x γ and + β. Per row:
+    # the two divisions by m and + ε, the reciprocal square root counted in the subtraction.
+    return _all_trainable(shape, (scale + center) * normalised,
+                          (6 + scale + center) * elements + 3 * rows)
+
+
+@_formula("MultiHeadAttention")
+def _multi_head_attention_cost(config: dict, shape: tuple, owner: str) -> _Cost:
+    _rank(shape, 2, "(time, features): self-attention, layer(x, x)", owner)
+    b = _use_bias(config, owner)
+    t, d = shape
+    axes = config.get("attention_axes")
+    if axes is not None and tuple(np.atleast_1d(axes)) not in ((1,), (-2,)):
+        # Keras writes (1,), the time axis, once built on (batch, time, features).
+        raise ValueError(f"{owner}: attention_axes={axes!r} is not counted here; the formulas "
+                         "assume attention over the time axis (None)")
+    n = check_int(config["num_heads"], "num_heads", owner, minimum=1)
+    k = check_int(config["key_dim"], "key_dim", owner, minimum=1)
+    value_dim = config.get("value_dim")
+    v = k if value_dim is None else check_int(value_dim, "value_dim", owner, minimum=1)
+    output_shape = config.get("output_shape")
+    if output_shape is None:
+        out = (d,)
+    else:
+        out = tuple(check_int(size, "output_shape", owner, minimum=1) for size in
+                    (output_shape if isinstance(output_shape, (tuple, list)) else (output_shape,)))
+    p = math.prod(out)
+    projections = n * (2 * k + v)                   # the columns of query, key and value
+    params = d * projections + n * v * p + b * (projections + p)
+    flops = (t * (2 * d * projections + b * projections)   # x W_q, x W_k, x W_v and biases
+             + n * t * k                                    # the queries times 1/sqrt(k)
+             + 2 * n * t * t * k                            # the scores Q K^T
+             + 5 * n * t * t                                # their softmax
+             + 2 * n * t * t * v                            # the weighted sums of the values
+             + t * (2 * n * v * p + b * p))                 # the output projection and bias
+    return _all_trainable((t, *out), params, flops)
+
+
+@_formula("PositionEmbedding")
+def _position_embedding_cost(config: dict, shape: tuple, owner: str) -> _Cost:
+    _rank(shape, 2, "(time, features)", owner)
+    t, d = shape
+    length = check_int(config["sequence_length"], "sequence_length", owner, minimum=1)
+    if t > length:
+        raise ValueError(f"{owner}: sequences of {t} steps are longer than "
+                         f"sequence_length={length}")
+    return _all_trainable(shape, length * d, t * d)  # one addition per element
+
+
 @_formula("Flatten")
 def _flatten_cost(config: dict, shape: tuple, owner: str) -> _Cost:
     return _all_trainable((math.prod(shape),), 0, 0)
@@ -280,7 +347,8 @@ def layer_cost(layer, input_shape) -> LayerCost:
     layer : a layer of :mod:`dlcourse.scratch` or of Keras
         Of one of the types of :func:`dlcourse.scratch.layer_types` (``Dense``, ``Conv2D``,
         ``MaxPooling2D``, ``SimpleRNN``, ``LSTM``, ``GRU``, ``Embedding``,
-        ``BatchNormalization``, ``Flatten``, ``Dropout``, ``Activation``). Only its
+        ``BatchNormalization``, ``LayerNormalization``, ``MultiHeadAttention``,
+        ``PositionEmbedding``, ``Flatten``, ``Dropout``, ``Activation``). Only its
         ``get_config()`` is read (Keras's layers and the from-scratch ones write the same
         keys), never its weights.
     input_shape : tuple of int
@@ -331,6 +399,20 @@ def layer_cost(layer, input_shape) -> LayerCost:
       ``d = β − μ k`` computed once per feature, so ``2 E + (5 + g) C`` FLOPs (per feature:
       ``+ ε``, the reciprocal square root, which the profiler counts as 2, ``μ k`` and the
       subtraction, and ``× γ`` if ``scale``).
+    - LayerNormalization, ``C`` values normalised together (the sizes of ``axis``), ``E``
+      elements in all, ``R = E / C`` rows: ``(g + β) C`` parameters; ``(6 + g + β) E + 3 R``
+      FLOPs.
+    - MultiHeadAttention as self-attention on ``(T, d)``, ``N`` heads, ``k = key_dim``,
+      ``v = value_dim``, ``P`` the size of ``output_shape`` (else ``d``):
+      ``N d (2k + v) + N v P + b (N (2k + v) + P)`` parameters;
+      ``T (2 d N (2k + v) + b N (2k + v)) + N T k + 2 N T² k + 5 N T² + 2 N T² v
+      + T (2 N v P + b P)`` FLOPs: the three projections, the scaling of the queries, the
+      scores, their softmax, the weighted sums of the values, and the output projection.
+      The output is ``(T, *output_shape)``, else ``(T, d)``.
+    - PositionEmbedding, ``L = sequence_length``, input ``(T, d)``: ``L d`` parameters;
+      ``T d`` FLOPs (one addition per element).
+      These three count the arithmetic of their formulas; unlike the others they are not yet
+      matched with TensorFlow's profiler, which counts Keras's broadcasts differently.
     - Flatten, Dropout (at inference): no parameters, 0 FLOPs.
     - Activations (on their own or inside a layer): 0 FLOPs, except softmax, 5 per output.
     """

@@ -41,12 +41,19 @@ projects the heads' outputs back.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
 
 from dlcourse.scratch import initializers
-from dlcourse.scratch.base import Layer, _built_or_unchanged, _check_training, get_rng
+from dlcourse.scratch.base import (
+    Layer,
+    _built_or_unchanged,
+    _check_training,
+    get_rng,
+    register_layer,
+)
 from dlcourse.validation import check_array, check_bool, check_int, check_number
 
 __all__ = ["MASK_VALUE", "AttentionCache", "AttentionGradients", "MultiHeadAttention",
@@ -147,7 +154,7 @@ def scaled_dot_product_attention_naive(query, key, value, mask=None):
     lead = np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
     T, d_k = query.shape[-2:]
     S, d_v = value.shape[-2:]
-    scale = 1.0 / np.sqrt(d_k)
+    scale = 1.0 / math.sqrt(d_k)  # a Python float: keeps float32 inputs in float32
     q, k, v = (np.broadcast_to(a, (*lead, *a.shape[-2:])) for a in (query, key, value))
     m = None if mask is None else np.broadcast_to(mask, (*lead, T, S))
     dtype = np.result_type(query, key, value)
@@ -174,7 +181,7 @@ def scaled_dot_product_attention(query, key, value, mask=None):
     """
     query, key, value, mask = _check_args("scaled_dot_product_attention()", query, key, value,
                                           mask)
-    scale = 1.0 / np.sqrt(query.shape[-1])
+    scale = 1.0 / math.sqrt(query.shape[-1])  # a Python float: keeps float32 in float32
     scores = (query * scale) @ np.swapaxes(key, -1, -2)  # scaled first, as Keras does
     if mask is not None:
         scores = np.where(mask, scores, MASK_VALUE)
@@ -280,6 +287,7 @@ class MultiHeadAttentionGradients(NamedTuple):
     grad_value: np.ndarray
 
 
+@register_layer
 class MultiHeadAttention(Layer):
     r"""Attention with several heads, each on its own projections: Keras's ``MultiHeadAttention``.
 

@@ -204,6 +204,7 @@ class BatchNormalization(Layer):
         return (gamma * inv_std / m) * (m * grad_output - sum_g - x_hat * sum_g_xhat)
 
 
+@register_layer
 class LayerNormalization(Layer):
     r"""Normalise each example over its feature axes, then scale and shift: Keras's
     ``LayerNormalization``.

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlcourse.scratch import initializers
-from dlcourse.scratch.base import Layer, get_rng
+from dlcourse.scratch.base import Layer, get_rng, register_layer
 from dlcourse.validation import check_int, check_number
 
 __all__ = ["PositionEmbedding", "sinusoidal_encoding"]
@@ -54,6 +54,7 @@ def sinusoidal_encoding(length: int, depth: int, max_wavelength: float = 10000.0
     return np.where(np.arange(depth) % 2 == 0, np.sin(angle), np.cos(angle))
 
 
+@register_layer
 class PositionEmbedding(Layer):
     r"""Add a learned vector per position: ``y[n, t] = x[n, t] + embeddings[t]``.
 
