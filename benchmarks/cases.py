@@ -128,17 +128,17 @@ def _assert_close(actual, expected, what: str, rtol: float = 2e-4) -> None:
 
 
 # ------------------------------------------------------------------------------ Conv2D
-def _tf_conv_step(tf, kernel, bias, input_grad: bool):
+def _tf_conv_step(tf, kernel, bias, compute_input_grad: bool):
     """``tf.nn.conv2d`` forward and backward in a ``tf.function``, given ``dJ/dy``."""
     kernel_var, bias_var = tf.Variable(kernel), tf.Variable(bias)
 
     @tf.function
     def step(x, grad_y):
         with tf.GradientTape() as tape:
-            if input_grad:
+            if compute_input_grad:
                 tape.watch(x)
             y = tf.nn.conv2d(x, kernel_var, strides=1, padding="VALID") + bias_var
-        sources = [x, kernel_var, bias_var] if input_grad else [kernel_var, bias_var]
+        sources = [x, kernel_var, bias_var] if compute_input_grad else [kernel_var, bias_var]
         return y, tape.gradient(y, sources, output_gradients=grad_y)
 
     return step
@@ -153,14 +153,14 @@ def _conv_inputs(batch, height, width, channels, filters, seed=0):
     return x, kernel, bias, grad_y
 
 
-def _check_conv(scratch_out, tf_out, input_grad, what):
+def _check_conv(scratch_out, tf_out, compute_input_grad, what):
     y, (grad_x, grad_kernel, grad_bias) = scratch_out
     y_tf, grads_tf = tf_out
     _assert_close(y, y_tf.numpy(), f"{what}: output")
-    if input_grad:
+    if compute_input_grad:
         _assert_close(grad_x, grads_tf[0].numpy(), f"{what}: dJ/dx")
     else:
-        assert grad_x is None, f"benchmark {what}: input_grad=False still returned dJ/dx"
+        assert grad_x is None, f"benchmark {what}: compute_input_grad=False still returned dJ/dx"
     _assert_close(grad_kernel, grads_tf[-2].numpy(), f"{what}: dJ/dkernel")
     _assert_close(grad_bias, grads_tf[-1].numpy(), f"{what}: dJ/dbias")
 
@@ -173,22 +173,23 @@ def conv_rows(cfg: Settings) -> list[Row]:
     rows = []
     cases = [("first layer", (64, 28, 28, 1, 32), False),
              ("second layer", (64, 13, 13, 32, 64), True)]
-    for label, (b, h, w, c, f), input_grad in cases:
+    for label, (b, h, w, c, f), compute_input_grad in cases:
         x, kernel, bias, grad_y = _conv_inputs(b, h, w, c, f)
-        tf_step = _tf_conv_step(tf, kernel, bias, input_grad)
+        tf_step = _tf_conv_step(tf, kernel, bias, compute_input_grad)
         x_tf, grad_y_tf = tf.constant(x), tf.constant(grad_y)
 
-        def scratch(x=x, kernel=kernel, bias=bias, grad_y=grad_y, input_grad=input_grad):
+        def scratch(x=x, kernel=kernel, bias=bias, grad_y=grad_y,
+                    compute_input_grad=compute_input_grad):
             y = conv2d(x, kernel, bias)
-            return y, conv2d_backward(grad_y, x, kernel, input_grad=input_grad)
+            return y, conv2d_backward(grad_y, x, kernel, compute_input_grad=compute_input_grad)
 
         def tensorflow(step=tf_step, x_tf=x_tf, grad_y_tf=grad_y_tf):
             return step(x_tf, grad_y_tf)
 
-        _check_conv(scratch(), tensorflow(), input_grad, f"Conv2D {label}")
+        _check_conv(scratch(), tensorflow(), compute_input_grad, f"Conv2D {label}")
         timings = compare_times({"scratch": scratch, "tf": tensorflow},
                                 repeat=cfg.repeat_fast, warmup=cfg.warmup)
-        grads = "dJ/dW, dJ/db" + (", dJ/dx" if input_grad else " (no dJ/dx)")
+        grads = "dJ/dW, dJ/db" + (", dJ/dx" if compute_input_grad else " (no dJ/dx)")
         rows.append(_row(
             "conv", f"Conv2D fwd+bwd, {label}",
             f"{b}×{h}×{w}×{c} → {f} filters 3×3", timings, target=TARGET_CONV,
@@ -206,12 +207,12 @@ def naive_conv_rows(cfg: Settings) -> list[Row]:
     rows = []
     for b in cfg.naive_batches:
         x, kernel, bias, grad_y = _conv_inputs(b, 28, 28, 1, 32)
-        tf_step = _tf_conv_step(tf, kernel, bias, input_grad=False)
+        tf_step = _tf_conv_step(tf, kernel, bias, compute_input_grad=False)
         x_tf, grad_y_tf = tf.constant(x), tf.constant(grad_y)
 
         def scratch(x=x, kernel=kernel, bias=bias, grad_y=grad_y):
             y = conv2d_naive(x, kernel, bias)
-            return y, conv2d_backward_naive(grad_y, x, kernel, input_grad=False)
+            return y, conv2d_backward_naive(grad_y, x, kernel, compute_input_grad=False)
 
         def tensorflow(step=tf_step, x_tf=x_tf, grad_y_tf=grad_y_tf):
             return step(x_tf, grad_y_tf)

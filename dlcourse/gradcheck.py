@@ -233,8 +233,9 @@ def _analytic_array(layer, name: str, value, shape: tuple) -> np.ndarray:
     where = "backward() returned" if name == "input" else f"layer.grads[{name!r}] is"
     wanted = f"the gradient with respect to the {name}, an array of shape {shape}"
     if value is None:
-        hint = ("; the layer has input_grad = False, set it to True to check the input gradient"
-                if name == "input" and getattr(layer, "input_grad", True) is False else "")
+        hint = ("; the layer has compute_input_grad = False, set it to True to check the "
+                "input gradient"
+                if name == "input" and getattr(layer, "compute_input_grad", True) is False else "")
         raise GradientCheckError(f"{layer!r}: expected {wanted}, but {where} None{hint}")
     array = np.asarray(value)
     if array.dtype == object or not (np.issubdtype(array.dtype, np.floating)

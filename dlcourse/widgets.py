@@ -22,8 +22,8 @@ from dlcourse.plotting import _check_ax, plot_decision_boundary
 from dlcourse.scratch.activations import names as activation_names
 from dlcourse.scratch.core import Dense
 from dlcourse.scratch.losses import SparseCategoricalCrossentropy
-from dlcourse.scratch.model import Input, Sequential
 from dlcourse.scratch.optimizers import Adam
+from dlcourse.scratch.sequential import Input, Sequential
 from dlcourse.validation import check_array, check_choice, check_int, check_number, check_seed
 
 __all__ = ["BoundaryExplorer", "build_mlp_classifier"]

@@ -305,7 +305,7 @@ def test_multi_head_attention_names_its_mistakes():
                                          r"features as on the first call"):
         layer(randn(2, 3, 5), x)
     with pytest.raises(TypeError, match=r"takes \(query, value\), not one input"):
-        layer.call(x)
+        layer.forward_unchecked(x)
     with pytest.raises(ValueError, match=r"expected a gradient of the output's shape"):
         layer.backward(randn(2, 3, 5))
 

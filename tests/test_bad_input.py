@@ -525,7 +525,7 @@ ENTRY_ARGUMENTS = [
     *[("predict", "batch_size", v) for v in [0, -1, 1.5, "8"]],
     *[("predict", "verbose", v) for v in [5, "x"]],
     *[("forward", "training", v) for v in ["False", 1, 0.0]],
-    *[("backward", "input_grad", v) for v in ["no", 1]],
+    *[("backward", "compute_input_grad", v) for v in ["no", 1]],
     *[("summary", "print_fn", v) for v in ["print", 5]],
 ]
 

@@ -178,7 +178,7 @@ def test_input_grad_false_skips_only_the_input_gradient(backward):
     kernel = rng.normal(size=(3, 2, 3, 4))
     g = rng.normal(size=conv2d(x, kernel, strides=2, padding="same").shape)
     full = backward(g, x, kernel, 2, "same")
-    grad_x, grad_kernel, grad_bias = backward(g, x, kernel, 2, "same", input_grad=False)
+    grad_x, grad_kernel, grad_bias = backward(g, x, kernel, 2, "same", compute_input_grad=False)
     assert grad_x is None and full[0] is not None
     np.testing.assert_array_equal(grad_kernel, full[1])
     np.testing.assert_array_equal(grad_bias, full[2])
@@ -190,7 +190,7 @@ def test_layer_with_input_grad_false_returns_none_and_the_same_weight_gradients(
     g = np.random.default_rng(9).normal(size=layer.forward(x).shape)
     assert layer.backward(g) is not None
     expected = {k: v.copy() for k, v in layer.grads.items()}
-    layer.input_grad = False
+    layer.compute_input_grad = False
     layer.forward(x)
     assert layer.backward(g) is None
     for name, grad in expected.items():

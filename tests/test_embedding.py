@@ -232,7 +232,7 @@ def test_embedding_accepts_any_batch_and_length_after_building():
     layer = Embedding(10, 4, seed=0)
     layer.forward(IDS)
     assert layer.forward(ids_of((7, 2))).shape == (7, 2, 4)
-    assert layer.call(ids_of((1, 9))).shape == (1, 9, 4)
+    assert layer.forward_unchecked(ids_of((1, 9))).shape == (1, 9, 4)
 
 
 # ---------------------------------------------------------------------------- bad input

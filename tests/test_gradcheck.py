@@ -56,8 +56,8 @@ def test_check_layer_passes_a_correct_layer_and_reports_every_gradient():
 class ForgetsTheBatchSum(Dense):
     """A Dense layer with the classic bug: its bias gradient takes only the first example."""
 
-    def _backward(self, grad_output):
-        dx = super()._backward(grad_output)
+    def call_backward(self, grad_output):
+        dx = super().call_backward(grad_output)
         self.grads["bias"][...] = grad_output[0]
         return dx
 
@@ -113,8 +113,8 @@ class PoisonedGradient(Dense):
         super().__init__(units, **kwargs)
         self.target, self.index, self.value = target, index, value
 
-    def _backward(self, grad_output):
-        dx = super()._backward(grad_output)
+    def call_backward(self, grad_output):
+        dx = super().call_backward(grad_output)
         array = dx if self.target == "input" else self.grads[self.target]
         array[self.index] = self.value
         return dx
@@ -141,8 +141,8 @@ def test_check_layer_fails_a_nan_gradient_and_says_where(target, index, value, k
 
 def test_check_layer_counts_every_nan_and_reports_the_first():
     class AllNaN(Dense):
-        def _backward(self, grad_output):
-            super()._backward(grad_output)
+        def call_backward(self, grad_output):
+            super().call_backward(grad_output)
             self.grads["kernel"][:, 1:] = np.nan
             return np.full(self.cache["x"].shape, np.nan) if "x" in self.cache else None
 
@@ -155,11 +155,11 @@ def test_check_layer_counts_every_nan_and_reports_the_first():
 class Sqrt(Layer):
     """``y = sqrt(x)``: finite at 0, NaN just below it, so finite differences see the NaN."""
 
-    def _forward(self, x, training):
+    def call(self, x, training):
         self.cache = {"y": np.sqrt(x)}
         return self.cache["y"]
 
-    def _backward(self, grad_output):
+    def call_backward(self, grad_output):
         with np.errstate(divide="ignore"):
             return grad_output / (2 * self.cache["y"])
 
@@ -176,12 +176,12 @@ def test_check_layer_reports_a_nan_from_finite_differences():
 
 def test_check_layer_fails_a_nan_in_the_forward_output():
     class Log(Layer):
-        def _forward(self, x, training):
+        def call(self, x, training):
             self.cache = {"x": x}
             with np.errstate(invalid="ignore", divide="ignore"):
                 return np.log(x)
 
-        def _backward(self, grad_output):
+        def call_backward(self, grad_output):
             return grad_output / self.cache["x"]
 
     x = np.array([[1.0, 2.0], [-1.0, 3.0]])
@@ -191,13 +191,13 @@ def test_check_layer_fails_a_nan_in_the_forward_output():
 
 
 class ForgetsToReturn(Dense):
-    def _backward(self, grad_output):
-        super()._backward(grad_output)
+    def call_backward(self, grad_output):
+        super().call_backward(grad_output)
 
 
 class TransposedKernelGradient(Dense):
-    def _backward(self, grad_output):
-        dx = super()._backward(grad_output)
+    def call_backward(self, grad_output):
+        dx = super().call_backward(grad_output)
         self.grads["kernel"] = self.grads["kernel"].T.copy()
         return dx
 
@@ -217,7 +217,7 @@ def test_check_layer_names_a_missing_or_misshapen_gradient(layer, message):
 
 def test_check_layer_says_when_input_grad_is_switched_off():
     layer = Dense(2, seed=0)
-    layer.input_grad = False
+    layer.compute_input_grad = False
     with pytest.raises(GradientCheckError, match="set it to True to check the input gradient"):
         check_layer(layer, np.ones((2, 3)))
 
@@ -232,7 +232,7 @@ class NoisyScale(Layer):
         self.rng = (np.random.default_rng(3) if source == "generator"
                     else np.random.RandomState(3) if source == "RandomState" else None)
 
-    def _forward(self, x, training):
+    def call(self, x, training):
         if self.source == "legacy global":
             noise = np.random.rand(*x.shape)  # noqa: NPY002 (what a learner may write)
         elif self.source == "python":
@@ -244,7 +244,7 @@ class NoisyScale(Layer):
         self.cache = {"scale": 1.0 + noise}
         return x * self.cache["scale"]
 
-    def _backward(self, grad_output):
+    def call_backward(self, grad_output):
         return grad_output * self.cache["scale"]
 
 
@@ -255,11 +255,11 @@ class Stack(Layer):
         super().__init__(**kwargs)
         self.inner = [inner]
 
-    def _forward(self, x, training):
+    def call(self, x, training):
         self.cache = {}
         return self.inner[0].forward(x, training=training)
 
-    def _backward(self, grad_output):
+    def call_backward(self, grad_output):
         return self.inner[0].backward(grad_output)
 
 
@@ -285,14 +285,14 @@ def test_check_layer_passes_a_correct_stochastic_layer_in_training(make):
 class UnscaledDropout(Dropout):
     """Backward forgets the 1 / (1 − rate) scaling of the kept units."""
 
-    def _backward(self, grad_output):
+    def call_backward(self, grad_output):
         return grad_output * (self.cache["mask"] != 0)
 
 
 class UnmaskedDropout(Dropout):
     """Backward passes the gradient of the dropped units too."""
 
-    def _backward(self, grad_output):
+    def call_backward(self, grad_output):
         return grad_output / (1 - self.rate)
 
 

@@ -422,7 +422,7 @@ def test_lstm_layer_api():
     for name, grad in layer.grads.items():
         assert grad is held[name]  # in place, for an optimizer holding them
     # call() is forward() without the input checks, as a model uses it.
-    np.testing.assert_array_equal(layer.call(x, mask=MASK)[0], out)
+    np.testing.assert_array_equal(layer.forward_unchecked(x, mask=MASK)[0], out)
     assert layer.forward(randn(2, 9, 3)).__len__() == 3  # any sequence length, as Keras
 
 

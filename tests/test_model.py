@@ -229,10 +229,10 @@ def test_backward_can_skip_the_input_gradient():
     y_pred = model.forward(x, training=True)
     full = model.backward(loss.gradient(y, y_pred))
     grads = [g.copy() for g, _ in model.grads_and_vars()]
-    assert model.backward(loss.gradient(y, y_pred), input_grad=False) is None
+    assert model.backward(loss.gradient(y, y_pred), compute_input_grad=False) is None
     for before, (after, _) in zip(grads, model.grads_and_vars(), strict=True):
         np.testing.assert_array_equal(before, after)
-    assert model.layers[0].input_grad is True and full.shape == x.shape
+    assert model.layers[0].compute_input_grad is True and full.shape == x.shape
 
 
 def test_a_wrong_input_shape_inside_a_model_names_the_layer():

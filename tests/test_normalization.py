@@ -16,9 +16,9 @@ from dlcourse.keras_ref import keras
 from dlcourse.scratch import set_random_seed
 from dlcourse.scratch.core import Activation, Dense
 from dlcourse.scratch.losses import SparseCategoricalCrossentropy
-from dlcourse.scratch.model import Input, Sequential
 from dlcourse.scratch.normalization import BatchNormalization
 from dlcourse.scratch.optimizers import SGD
+from dlcourse.scratch.sequential import Input, Sequential
 
 
 def randn(*shape, seed=0):
@@ -341,7 +341,7 @@ def test_first_layer_of_a_model_skips_the_input_gradient():
     model.compile(SGD(0.1), "mse")
     x, y = randn(8, 3), randn(8, 2, seed=1)
     model.forward(x, training=True)
-    assert model.backward(randn(8, 2, seed=2), input_grad=False) is None
-    assert model.layers[0].input_grad  # restored
+    assert model.backward(randn(8, 2, seed=2), compute_input_grad=False) is None
+    assert model.layers[0].compute_input_grad  # restored
     assert model.backward(randn(8, 2, seed=2)).shape == x.shape
     model.fit(x, y, epochs=2, batch_size=4, verbose=0)

@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from dlcourse import plotting  # noqa: E402
-from dlcourse.scratch.model import History  # noqa: E402
+from dlcourse.scratch.sequential import History  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

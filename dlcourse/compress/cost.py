@@ -22,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from dlcourse.scratch.base import layer_types
-from dlcourse.scratch.model import Input
+from dlcourse.scratch.sequential import Input
 from dlcourse.scratch.windows import as_pair, check_padding, conv_output_size
 from dlcourse.validation import check_bool, check_int
 

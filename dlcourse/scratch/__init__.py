@@ -34,13 +34,13 @@ from dlcourse.scratch.losses import (
     SparseCategoricalCrossentropy,
 )
 from dlcourse.scratch.lstm import LSTM
-from dlcourse.scratch.model import History, Input, Sequential, TrainingDivergedError
 from dlcourse.scratch.normalization import BatchNormalization, LayerNormalization
 from dlcourse.scratch.optimizers import SGD, Adam, RMSprop
 from dlcourse.scratch.pooling import MaxPooling2D
 from dlcourse.scratch.positional import PositionEmbedding, sinusoidal_encoding
 from dlcourse.scratch.recurrent import SimpleRNN
 from dlcourse.scratch.regularizers import L1, L1L2, L2
+from dlcourse.scratch.sequential import History, Input, Sequential, TrainingDivergedError
 
 __all__ = [
     "GRU", "L1", "L1L2", "L2", "LSTM", "SGD", "Activation", "Adam", "BatchNormalization",

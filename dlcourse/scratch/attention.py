@@ -410,12 +410,13 @@ class MultiHeadAttention(Layer):
             arrays["key"] = self._check_array(key, "key")
         for what, a in arrays.items():
             if a.ndim != 3 or a.shape[0] == 0:
-                raise ValueError(self.error(f"expected {what} of rank 3 {self.input_layout} "
-                                            f"with a non-empty batch, got shape {a.shape}"))
+                raise ValueError(self.error_message(
+                    f"expected {what} of rank 3 {self.input_layout} with a non-empty batch, "
+                    f"got shape {a.shape}"))
         shapes = {what: a.shape for what, a in arrays.items()}
         if len({s[0] for s in shapes.values()}) > 1 or (
                 key is not None and shapes["key"][1] != shapes["value"][1]):
-            raise ValueError(self.error(
+            raise ValueError(self.error_message(
                 "expected query, value and key with the same batch size, and key and value of "
                 f"the same length, got shapes {shapes}"))
         return arrays["query"], arrays["value"], arrays.get("key")
@@ -428,7 +429,7 @@ class MultiHeadAttention(Layer):
                 if np.asarray(attention_mask).dtype != np.bool_ else np.asarray(attention_mask)
             if mask.ndim not in (2, 3) or mask.shape[-2:] != (T, S) or (
                     mask.ndim == 3 and mask.shape[0] not in (1, batch)):
-                raise ValueError(self.error(
+                raise ValueError(self.error_message(
                     f"expected attention_mask of shape (batch, T, S) = ({batch}, {T}, {S}) "
                     f"(True: attend), got shape {mask.shape}"))
             mask = (mask != 0).reshape(-1, T, S)  # Keras casts to bool: nonzero attends
@@ -452,7 +453,7 @@ class MultiHeadAttention(Layer):
         query, value, key_in = self._check_inputs(query, value, key)
         key = value if key_in is None else key_in
         if self.built and self._input_dims != (query.shape[-1], key.shape[-1], value.shape[-1]):
-            raise ValueError(self.error(
+            raise ValueError(self.error_message(
                 f"expected query, key and value with {self._input_dims} features as on the "
                 f"first call, got shapes {query.shape}, {key.shape} and {value.shape}"))
         mask = self._attention_mask(attention_mask, use_causal_mask, *query.shape[:2],
@@ -490,12 +491,12 @@ class MultiHeadAttention(Layer):
             z += self.params[f"{part}/bias"][:, None, :]
         return z
 
-    def call(self, x, training: bool = False):
-        raise TypeError(self.error(
+    def forward_unchecked(self, x, training: bool = False):
+        raise TypeError(self.error_message(
             "takes (query, value), not one input, so it cannot be a layer of a Sequential "
             "(nor can Keras's); call it as layer(query, value)"))
 
-    def _backward(self, grad_output: np.ndarray) -> MultiHeadAttentionGradients:
+    def call_backward(self, grad_output: np.ndarray) -> MultiHeadAttentionGradients:
         c = self.cache
         kernel = self.params["attention_output/kernel"]
         g = grad_output.reshape(*grad_output.shape[:2], -1)              # (batch, T, P)

@@ -170,11 +170,14 @@ class Layer:
     """Base class of the from-scratch layers.
 
     Subclasses set :attr:`weight_names` (Keras's order) and implement ``build``,
-    ``compute_output_shape``, ``_forward`` and ``_backward``; this class does the bookkeeping and
+    ``compute_output_shape``, ``call`` and ``call_backward``; this class does the bookkeeping and
     the input checks, so that every layer fails the same clear way. A subclass's constructor
     takes Keras's arguments by Keras's names, keeps each as the attribute of the same name, and
     takes ``name`` and ``dtype`` (and ``seed`` if it draws random numbers): that is all
     ``get_config()`` and ``from_config()`` need. :func:`register_layer` lists the type.
+
+    As in Keras, ``call`` is the layer's formula and ``layer(x)`` (here also ``forward``) checks
+    the input and then runs it; ``backward`` checks the gradient and runs ``call_backward``.
 
     Parameters
     ----------
@@ -216,7 +219,7 @@ class Layer:
     #: Whether ``backward`` computes ``dJ/dx``. The first layer of a network needs none (its
     #: input is data, not a weight), so a model switches it off there; layers whose input
     #: gradient is expensive (Conv2D, Dense) then return None and skip that work.
-    input_grad: bool = True
+    compute_input_grad: bool = True
 
     def __init__(self, name: str | None = None, seed: int | None = None, dtype=None):
         owner = self._owner(name)
@@ -248,7 +251,7 @@ class Layer:
     def __repr__(self) -> str:
         return f"{type(self).__name__} '{self.name}'"
 
-    def error(self, message: str) -> str:
+    def error_message(self, message: str) -> str:
         """``"<Class> '<name>': <message>"``, the prefix of every error this layer raises."""
         return f"{self!r}: {message}"
 
@@ -276,7 +279,7 @@ class Layer:
         self._check_input_shape(input_shape)
         floating = dtype is not None and np.issubdtype(np.dtype(dtype), np.floating)
         if self.input_kind == "float" and dtype is not None and not floating:
-            raise TypeError(self.error(
+            raise TypeError(self.error_message(
                 f"expected a floating-point input (float32 or float64), got dtype "
                 f"{np.dtype(dtype)}; integer ids go into an Embedding first"))
         if self.input_kind == "integer" and not floating:
@@ -287,7 +290,7 @@ class Layer:
             if len(expected) != len(got) or any(
                 e is not None and e != g for e, g in zip(expected, got, strict=True)
             ):
-                raise ValueError(self.error(
+                raise ValueError(self.error_message(
                     f"expected input of shape (batch, {', '.join(map(str, expected))}) "
                     f"as on its first call, got shape {input_shape}"))
             return
@@ -322,7 +325,7 @@ class Layer:
         value = check_array(initializer(shape, rng, self.dtype), f"{argument} (weight '{name}')",
                             repr(self))
         if value.shape != tuple(shape):
-            raise ValueError(self.error(
+            raise ValueError(self.error_message(
                 f"{argument} returned an array of shape {value.shape} for weight '{name}', "
                 f"expected {tuple(shape)}"))
         return self.add_weight(name, value)
@@ -335,15 +338,15 @@ class Layer:
             try:
                 array = np.asarray(x)
             except Exception as err:  # ragged lists and the like
-                raise TypeError(self.error(
+                raise TypeError(self.error_message(
                     f"expected the {what} as a floating-point array, got {type(x).__name__}"
                 )) from err
         if array.dtype == object or not np.issubdtype(array.dtype, np.floating):
-            raise TypeError(self.error(
+            raise TypeError(self.error_message(
                 f"expected a floating-point {what} (float32 or float64), got dtype {array.dtype}; "
                 "convert it first, e.g. x.astype('float32') / 255"))
         if not np.isfinite(array).all():
-            raise ValueError(self.error(
+            raise ValueError(self.error_message(
                 f"the {what} contains NaN or infinite values ({int((~np.isfinite(array)).sum())} "
                 f"of {array.size} entries)"))
         return array
@@ -356,12 +359,12 @@ class Layer:
         """
         if len(shape) < 1:
             what = "ids" if self.input_kind == "integer" else "input"
-            raise ValueError(self.error(f"expected {what} with a batch axis, (batch, ...), got "
-                                        f"shape {shape}"))
+            raise ValueError(self.error_message(
+                f"expected {what} with a batch axis, (batch, ...), got shape {shape}"))
         if self.input_ranks is not None and len(shape) not in self.input_ranks:
             ranks = " or ".join(str(r) for r in self.input_ranks)
             layout = f" {self.input_layout}" if self.input_layout else ""
-            raise ValueError(self.error(
+            raise ValueError(self.error_message(
                 f"expected input of rank {ranks}{layout}, got shape {shape}"))
 
     def _check_input(self, x) -> np.ndarray:
@@ -371,7 +374,7 @@ class Layer:
             x = self._check_array(x)
         self._check_input_shape(x.shape)
         if x.shape[0] == 0:
-            raise ValueError(self.error(f"expected a non-empty batch, got shape {x.shape}"))
+            raise ValueError(self.error_message(f"expected a non-empty batch, got shape {x.shape}"))
         return x
 
     # ----------------------------------------------------------------------------- the API
@@ -380,13 +383,13 @@ class Layer:
         training = _check_training(training, repr(self))
         x = self._check_input(x)
         self._ensure_built(x.shape, x.dtype if self.dtype is None else self.dtype)
-        out = self._forward(self._cast(x), training=bool(training))
+        out = self.call(self._cast(x), training=bool(training))
         self._last_output_shape = out.shape
         return out
 
     __call__ = forward
 
-    def call(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward_unchecked(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """``forward`` without the input checks, for a model whose own input was checked once.
 
         Inside a model a layer's input is the previous layer's output; re-validating it at every
@@ -395,7 +398,7 @@ class Layer:
         """
         # Cheap even when built: a shape mismatch inside a model gets the layer's own message.
         self._ensure_built(x.shape, x.dtype if self.dtype is None else self.dtype)
-        out = self._forward(self._cast(x), training=bool(training))
+        out = self.call(self._cast(x), training=bool(training))
         self._last_output_shape = out.shape
         return out
 
@@ -406,19 +409,27 @@ class Layer:
     def backward(self, grad_output) -> np.ndarray:
         """Return ``dJ/dx`` given ``dJ/dy`` of the last forward call; fill :attr:`grads`."""
         if self.cache is None:
-            raise ValueError(self.error(
+            raise ValueError(self.error_message(
                 "backward() called before forward(): run a forward pass on a batch first"))
         grad_output = self._check_array(grad_output, "gradient")
         if grad_output.shape != self._last_output_shape:
-            raise ValueError(self.error(
+            raise ValueError(self.error_message(
                 f"expected a gradient of the output's shape {self._last_output_shape}, "
                 f"got shape {grad_output.shape}"))
-        return self._backward(grad_output.astype(self.dtype, copy=False))
+        return self.call_backward(grad_output.astype(self.dtype, copy=False))
 
-    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def call(self, x: np.ndarray, training: bool) -> np.ndarray:
+        """The forward formula, what a subclass writes (Keras's name for it).
+
+        ``x`` is already checked and cast; store what ``call_backward`` needs in ``self.cache``.
+        """
         raise NotImplementedError  # every concrete layer overrides it
 
-    def _backward(self, grad_output: np.ndarray) -> np.ndarray:
+    def call_backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """The derivative of ``call``: ``dJ/dx`` from ``dJ/dy``, filling ``self.grads``.
+
+        Return None when ``compute_input_grad`` is False and skipping ``dJ/dx`` saves work.
+        """
         raise NotImplementedError  # every concrete layer overrides it
 
     # ----------------------------------------------------------------------------- weights
@@ -441,24 +452,24 @@ class Layer:
     def _checked_weights(self, weights) -> dict[str, np.ndarray]:
         """The new weights by name, checked and cast for :meth:`_write_weights`; sets nothing."""
         if not self.built:
-            raise ValueError(self.error(
+            raise ValueError(self.error_message(
                 "set_weights() before the layer has weights: call it on a batch first "
                 "(or put it in a Sequential that starts with Input(shape)), as in Keras"))
         weights = _weight_list(weights, repr(self))
         names = [n for n in self.weight_names if n in self.params]
         if len(weights) != len(names):
-            raise ValueError(self.error(
+            raise ValueError(self.error_message(
                 f"expected {len(names)} weight arrays ({', '.join(names)}), got {len(weights)}"))
         new = {}
         for name, value in zip(names, weights, strict=True):
             try:
                 value = np.asarray(value)
             except (ValueError, TypeError) as err:  # ragged nested lists
-                raise TypeError(self.error(
+                raise TypeError(self.error_message(
                     f"weight '{name}' must be an array, got {type(value).__name__} that NumPy "
                     f"cannot turn into one")) from err
             if value.shape != self.params[name].shape:
-                raise ValueError(self.error(
+                raise ValueError(self.error_message(
                     f"weight '{name}' must have shape {self.params[name].shape}, "
                     f"got {value.shape}"))
             # Complex values would lose their imaginary part, booleans are no weights: refused.

@@ -126,7 +126,8 @@ def conv2d_naive(x, kernel, bias=None, strides=1, padding="valid"):
     return y
 
 
-def conv2d_backward_naive(grad_output, x, kernel, strides=1, padding="valid", input_grad=True):
+def conv2d_backward_naive(grad_output, x, kernel, strides=1, padding="valid",
+                          compute_input_grad=True):
     """Gradients of a 2-D convolution with loops: each output value sends its gradient back.
 
     Parameters
@@ -138,12 +139,13 @@ def conv2d_backward_naive(grad_output, x, kernel, strides=1, padding="valid", in
     kernel : ndarray, shape (kh, kw, in_channels, filters)
     strides : int or (int, int)
     padding : {'valid', 'same'}
-    input_grad : bool
+    compute_input_grad : bool
         Whether to compute ``∂J/∂x``; the first layer of a network does not need it.
 
     Returns
     -------
-    grad_x : ndarray, shape (batch, height, width, in_channels), or None if not ``input_grad``
+    grad_x : ndarray, shape (batch, height, width, in_channels)
+        None if not ``compute_input_grad``
     grad_kernel : ndarray, shape (kh, kw, in_channels, filters)
     grad_bias : ndarray, shape (filters,)
 
@@ -174,10 +176,10 @@ def conv2d_backward_naive(grad_output, x, kernel, strides=1, padding="valid", in
                 for f in range(filters):
                     g = grad_output[b, r, q, f]
                     grad_kernel[:, :, :, f] += g * xp[b, rows, cols, :]
-                    if input_grad:
+                    if compute_input_grad:
                         grad_xp[b, rows, cols, :] += g * kernel[:, :, :, f]
     grad_bias = grad_output.sum(axis=(0, 1, 2)).astype(dtype)
-    if not input_grad:
+    if not compute_input_grad:
         return None, grad_kernel, grad_bias
     grad_x = grad_xp[:, top:top + x.shape[1], left:left + x.shape[2], :]
     return np.ascontiguousarray(grad_x), grad_kernel, grad_bias
@@ -233,7 +235,7 @@ def _conv2d_forward(x, kernel, bias, strides, padding):
     return y.reshape(out_shape), cols
 
 
-def _conv2d_backward(grad_output, x_shape, kernel, cols, strides, padding, input_grad):
+def _conv2d_backward(grad_output, x_shape, kernel, cols, strides, padding, compute_input_grad):
     """The fast backward pass on checked arguments, given the forward's im2col matrix."""
     kh, kw, _, filters = kernel.shape
     grad_output = np.ascontiguousarray(grad_output)
@@ -241,7 +243,7 @@ def _conv2d_backward(grad_output, x_shape, kernel, cols, strides, padding, input
     grad_kernel = (cols.T @ grad_2d).reshape(kernel.shape)
     # A matrix-vector product sums the rows several times faster than grad_2d.sum(axis=0).
     grad_bias = np.ones(grad_2d.shape[0], dtype=grad_2d.dtype) @ grad_2d
-    if not input_grad:
+    if not compute_input_grad:
         return None, grad_kernel, grad_bias
     (top, left), padded_shape = padded_geometry(x_shape, (kh, kw), strides, padding)
     grad_xp = _col2im(grad_output, kernel, padded_shape, strides)
@@ -282,7 +284,7 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid"):
     return y
 
 
-def conv2d_backward(grad_output, x, kernel, strides=1, padding="valid", input_grad=True):
+def conv2d_backward(grad_output, x, kernel, strides=1, padding="valid", compute_input_grad=True):
     """Gradients of a 2-D convolution with matrix products; same signature as the naive one.
 
     Parameters
@@ -293,12 +295,13 @@ def conv2d_backward(grad_output, x, kernel, strides=1, padding="valid", input_gr
     kernel : ndarray, shape (kh, kw, in_channels, filters)
     strides : int or (int, int)
     padding : {'valid', 'same'}
-    input_grad : bool
+    compute_input_grad : bool
         Whether to compute ``∂J/∂x`` (skip it for the first layer: it is most of the cost).
 
     Returns
     -------
-    grad_x : ndarray, shape (batch, height, width, in_channels), or None if not ``input_grad``
+    grad_x : ndarray, shape (batch, height, width, in_channels)
+        None if not ``compute_input_grad``
     grad_kernel : ndarray, shape (kh, kw, in_channels, filters)
     grad_bias : ndarray, shape (filters,)
 
@@ -318,7 +321,8 @@ def conv2d_backward(grad_output, x, kernel, strides=1, padding="valid", input_gr
     _, out_h, out_w, _ = grad_output.shape
     xp, _ = pad2d(x, (kh, kw), strides, padding)
     cols = _im2col(xp, kh, kw, strides, out_h, out_w)
-    return _conv2d_backward(grad_output, x.shape, kernel, cols, strides, padding, input_grad)
+    return _conv2d_backward(grad_output, x.shape, kernel, cols, strides, padding,
+                            compute_input_grad)
 
 
 # --------------------------------------------------------------------------------- the layer
@@ -355,7 +359,7 @@ class Conv2D(Layer):
     params : dict
         ``kernel`` of shape ``(kh, kw, in_channels, filters)`` and ``bias`` of shape
         ``(filters,)``, as in Keras (the same order as ``get_weights()``).
-    input_grad : bool
+    compute_input_grad : bool
         When False, ``backward`` fills :attr:`grads` but skips ``∂J/∂x`` and returns None: set
         it on the first layer of a network, whose input gradient nobody uses.
 
@@ -398,7 +402,7 @@ class Conv2D(Layer):
         self.bias_initializer = bias_initializer
         if kernel_regularizer is not None:
             self.regularizers["kernel"] = kernel_regularizer
-        self.input_grad = True
+        self.compute_input_grad = True
 
     @property
     def kernel_regularizer(self):
@@ -409,7 +413,7 @@ class Conv2D(Layer):
         too_small = [n is not None and n < k
                      for n, k in zip(shape[1:3], self.kernel_size, strict=True)]
         if self.padding == "valid" and any(too_small):
-            raise ValueError(self.error(
+            raise ValueError(self.error_message(
                 f"with padding 'valid' the image must be at least as large as the kernel "
                 f"{self.kernel_size}, got input of shape {tuple(shape)}; use padding='same' or "
                 "a smaller kernel"))
@@ -418,7 +422,7 @@ class Conv2D(Layer):
         super()._check_input_shape(shape)
         # Like Keras, only the channels are fixed by the first call; the image size may change.
         if self.built and shape[-1] != self.input_shape[-1]:
-            raise ValueError(self.error(
+            raise ValueError(self.error_message(
                 f"expected input with {self.input_shape[-1]} channels (last axis) as on its "
                 f"first call, got shape {shape}"))
         self._check_spatial(shape)
@@ -427,7 +431,7 @@ class Conv2D(Layer):
         """Create ``kernel`` (kh, kw, in_channels, filters) and ``bias`` (filters,)."""
         input_shape = tuple(input_shape)
         if len(input_shape) != 4:
-            raise ValueError(self.error(
+            raise ValueError(self.error_message(
                 f"expected input of rank 4 {self.input_layout}, got shape {input_shape}"))
         self._check_spatial(input_shape)
         # Only the channel count is fixed; None lets later batches have other image sizes.
@@ -447,14 +451,14 @@ class Conv2D(Layer):
                for n, k, s in zip((h, w), self.kernel_size, self.strides, strict=True)]
         return (batch, *out, self.filters)
 
-    def _forward(self, x, training):
+    def call(self, x, training):
         z, cols = _conv2d_forward(x, self.params["kernel"], self.params.get("bias"),
                                   self.strides, self.padding)
         a = self.activation.forward(z)
         self.cache = {"x_shape": x.shape, "cols": cols, "z": z, "a": a}
         return a
 
-    def _backward(self, grad_output):
+    def call_backward(self, grad_output):
         cache = self.cache
         if self.activation.name == "linear":
             grad_z = grad_output  # f'(z) = 1: skip a multiplication by ones
@@ -462,7 +466,7 @@ class Conv2D(Layer):
             grad_z = self.activation.backward(cache["z"], cache["a"], grad_output)
         grad_x, grad_kernel, grad_bias = _conv2d_backward(
             grad_z, cache["x_shape"], self.params["kernel"], cache["cols"], self.strides,
-            self.padding, self.input_grad)
+            self.padding, self.compute_input_grad)
         self.grads["kernel"][...] = grad_kernel
         if self.use_bias:
             self.grads["bias"][...] = grad_bias

@@ -1,7 +1,8 @@
 """The core layers: ``Dense``, ``Activation``, ``Dropout`` and ``Flatten``, as in Keras.
 
-Each layer computes its output in ``_forward`` and, a few lines below, the gradient of that output
-in ``_backward``; the checks and the weight bookkeeping live in :class:`~dlcourse.scratch.Layer`.
+Each layer computes its output in ``call`` and, a few lines below, the gradient of that output
+in ``call_backward``; the checks and the weight bookkeeping live in
+:class:`~dlcourse.scratch.Layer`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class _AnyRankLayer(Layer):
 
     def _check_input_shape(self, shape: tuple) -> None:
         if len(shape) < self.min_rank:
-            raise ValueError(self.error(
+            raise ValueError(self.error_message(
                 f"expected input of rank {self.min_rank} or more {self.input_layout}, "
                 f"got shape {shape}"))
 
@@ -114,7 +115,7 @@ class Dense(_AnyRankLayer):
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return (*input_shape[:-1], self.units)
 
-    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def call(self, x: np.ndarray, training: bool) -> np.ndarray:
         x2d = x.reshape(-1, x.shape[-1])  # (N, n_in): every leading axis is a batch axis
         z = x2d @ self.params["kernel"]
         if self.use_bias:
@@ -123,14 +124,14 @@ class Dense(_AnyRankLayer):
         self.cache = {"x": x2d, "z": z, "a": a, "input_shape": x.shape}
         return a.reshape(*x.shape[:-1], self.units)
 
-    def _backward(self, grad_output: np.ndarray) -> np.ndarray:
+    def call_backward(self, grad_output: np.ndarray) -> np.ndarray:
         x, z, a = self.cache["x"], self.cache["z"], self.cache["a"]
         dz = self.activation.backward(z, a, grad_output.reshape(-1, self.units))
         # In place, so that an optimizer holding these arrays sees the new values.
         self.grads["kernel"][...] = x.T @ dz
         if self.use_bias:
             self.grads["bias"][...] = dz.sum(axis=0)
-        if not self.input_grad:
+        if not self.compute_input_grad:
             return None
         dx = dz @ self.params["kernel"].T
         return dx.reshape(self.cache["input_shape"])
@@ -166,12 +167,12 @@ class Activation(_AnyRankLayer):
         super().__init__(name=name, dtype=dtype)
         self.activation = activation
 
-    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def call(self, x: np.ndarray, training: bool) -> np.ndarray:
         a = self.activation.forward(x)
         self.cache = {"z": x, "a": a}
         return a
 
-    def _backward(self, grad_output: np.ndarray) -> np.ndarray:
+    def call_backward(self, grad_output: np.ndarray) -> np.ndarray:
         return self.activation.backward(self.cache["z"], self.cache["a"], grad_output)
 
 
@@ -221,7 +222,7 @@ class Dropout(_AnyRankLayer):
         # repeats the same sequence of masks, as Keras's seeded Dropout does.
         self._rng = None if seed is None else get_rng(seed)
 
-    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def call(self, x: np.ndarray, training: bool) -> np.ndarray:
         if not training or self.rate == 0:
             self.cache = {"mask": None}
             return x
@@ -231,7 +232,7 @@ class Dropout(_AnyRankLayer):
         self.cache = {"mask": mask}
         return x * mask
 
-    def _backward(self, grad_output: np.ndarray) -> np.ndarray:
+    def call_backward(self, grad_output: np.ndarray) -> np.ndarray:
         mask = self.cache["mask"]
         return grad_output if mask is None else grad_output * mask
 
@@ -264,9 +265,9 @@ class Flatten(_AnyRankLayer):
         size = None if any(d is None for d in dims) else int(np.prod(dims, dtype=np.int64))
         return (input_shape[0], size)
 
-    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def call(self, x: np.ndarray, training: bool) -> np.ndarray:
         self.cache = {"input_shape": x.shape}
         return x.reshape(x.shape[0], int(np.prod(x.shape[1:], dtype=np.int64)))
 
-    def _backward(self, grad_output: np.ndarray) -> np.ndarray:
+    def call_backward(self, grad_output: np.ndarray) -> np.ndarray:
         return grad_output.reshape(self.cache["input_shape"])

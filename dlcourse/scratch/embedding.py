@@ -151,13 +151,13 @@ class Embedding(Layer):
         return np.asarray(x) != 0 if self.mask_zero else None
 
     # ----------------------------------------------------------------------------- passes
-    def _forward(self, ids: np.ndarray, training: bool) -> np.ndarray:
+    def call(self, ids: np.ndarray, training: bool) -> np.ndarray:
         out = np.take(self.params["embeddings"], ids, axis=0)
         self.cache = {"ids": ids}
         self._last_output_shape = out.shape
         return out
 
-    def _backward(self, grad_output: np.ndarray) -> None:
+    def call_backward(self, grad_output: np.ndarray) -> None:
         # In place, so that an optimizer holding the array sees the new values.
         self.grads["embeddings"][...] = embedding_backward(grad_output, self.cache["ids"],
                                                            self.input_dim)

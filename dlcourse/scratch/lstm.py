@@ -437,7 +437,7 @@ class LSTM(RecurrentLayer):
                      init((2 * units,), rng, dtype)]
             for part, size in zip(parts, (units, units, 2 * units), strict=True):
                 if np.shape(part) != (size,):
-                    raise ValueError(self.error(
+                    raise ValueError(self.error_message(
                         f"bias_initializer returned an array of shape {np.shape(part)} for "
                         f"shape ({size},), with unit_forget_bias=True"))
             return np.concatenate(parts)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dlcourse.scratch.conv import Conv2D
 from dlcourse.scratch.core import Dense, Flatten
-from dlcourse.scratch.model import Input, Sequential
 from dlcourse.scratch.pooling import MaxPooling2D
 from dlcourse.scratch.recurrent import SimpleRNN
+from dlcourse.scratch.sequential import Input, Sequential
 from dlcourse.validation import check_int
 
 __all__ = ["mlp", "mnist_cnn", "rnn"]

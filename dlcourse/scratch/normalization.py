@@ -114,24 +114,24 @@ class BatchNormalization(Layer):
     def _feature_axis(self, ndim: int) -> int:
         """``axis`` as a non-negative index for an input of rank ``ndim``, or a clear error."""
         if not -ndim <= self.axis < ndim or self.axis % ndim == 0:
-            raise ValueError(self.error(
+            raise ValueError(self.error_message(
                 f"axis={self.axis} is not a feature axis of an input of rank {ndim}: it must be "
                 f"one of 1..{ndim - 1} (or -{ndim - 1}..-1); axis 0 is the batch"))
         return self.axis % ndim
 
     def _check_input_shape(self, shape: tuple) -> None:
         if len(shape) < 2:
-            raise ValueError(self.error(
+            raise ValueError(self.error_message(
                 f"expected input of rank 2 or more {self.input_layout}, got shape {shape}"))
         axis = self._feature_axis(len(shape))
         if self.built:
             features = self.params["moving_mean"].shape[0]
             if len(shape) != len(self.input_shape) + 1:
-                raise ValueError(self.error(
+                raise ValueError(self.error_message(
                     f"expected input of rank {len(self.input_shape) + 1} as on its first call, "
                     f"got shape {shape}"))
             if shape[axis] != features:
-                raise ValueError(self.error(
+                raise ValueError(self.error_message(
                     f"expected {features} features on axis {self.axis} as on its first call, "
                     f"got shape {shape}"))
 
@@ -167,7 +167,7 @@ class BatchNormalization(Layer):
         beta = self.params["beta"].reshape(self._broadcast) if self.center else 0.0
         return gamma, beta
 
-    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def call(self, x: np.ndarray, training: bool) -> np.ndarray:
         if training:
             mean = x.mean(axis=self._reduce_axes, keepdims=True)
             var = x.var(axis=self._reduce_axes, keepdims=True)  # biased: divides by m
@@ -185,7 +185,7 @@ class BatchNormalization(Layer):
         self.cache = {"x_hat": x_hat, "inv_std": inv_std, "training": training}
         return gamma * x_hat + beta
 
-    def _backward(self, grad_output: np.ndarray) -> np.ndarray:
+    def call_backward(self, grad_output: np.ndarray) -> np.ndarray:
         x_hat, inv_std = self.cache["x_hat"], self.cache["inv_std"]
         axes = self._reduce_axes
         sum_g = grad_output.sum(axis=axes, keepdims=True)
@@ -195,7 +195,7 @@ class BatchNormalization(Layer):
             self.grads["gamma"][...] = sum_g_xhat.reshape(-1)
         if self.center:
             self.grads["beta"][...] = sum_g.reshape(-1)
-        if not self.input_grad:  # first layer of a model: dJ/dx is never used
+        if not self.compute_input_grad:  # first layer of a model: dJ/dx is never used
             return None
         gamma, _ = self._affine()
         if not self.cache["training"]:
@@ -283,7 +283,7 @@ class LayerNormalization(Layer):
         axes = (self.axis,) if isinstance(self.axis, int) else self.axis
         bad = [a for a in axes if not -ndim <= a < ndim or a % ndim == 0]
         if bad or len({a % ndim for a in axes}) != len(axes):
-            raise ValueError(self.error(
+            raise ValueError(self.error_message(
                 f"axis={self.axis!r} is not a set of distinct feature axes of an input of rank "
                 f"{ndim}: each must be one of 1..{ndim - 1} (or -{ndim - 1}..-1); axis 0 is "
                 "the batch"))
@@ -291,14 +291,14 @@ class LayerNormalization(Layer):
 
     def _check_input_shape(self, shape: tuple) -> None:
         if len(shape) < 2:
-            raise ValueError(self.error(
+            raise ValueError(self.error_message(
                 f"expected input of rank 2 or more {self.input_layout}, got shape {shape}"))
         axes = self._axes(len(shape))
         if self.built:
             if len(shape) != len(self.input_shape) + 1 or any(
                     shape[a] != self.input_shape[a - 1] for a in axes):
                 expected = tuple("?" if n is None else n for n in self.input_shape)
-                raise ValueError(self.error(
+                raise ValueError(self.error_message(
                     f"expected input of shape (batch, {', '.join(map(str, expected))}) as on "
                     f"its first call (? any size), got shape {shape}"))
 
@@ -317,7 +317,7 @@ class LayerNormalization(Layer):
         self._broadcast = tuple(input_shape[i] if i in axes else 1
                                 for i in range(len(input_shape)))
 
-    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def call(self, x: np.ndarray, training: bool) -> np.ndarray:
         axes = self._norm_axes
         mean = x.mean(axis=axes, keepdims=True)
         inv_std = 1.0 / np.sqrt(x.var(axis=axes, keepdims=True) + self.epsilon)
@@ -326,7 +326,7 @@ class LayerNormalization(Layer):
         y = x_hat * self.params["gamma"].reshape(self._broadcast) if self.scale else x_hat
         return y + self.params["beta"].reshape(self._broadcast) if self.center else y
 
-    def _backward(self, grad_output: np.ndarray) -> np.ndarray:
+    def call_backward(self, grad_output: np.ndarray) -> np.ndarray:
         x_hat, inv_std = self.cache["x_hat"], self.cache["inv_std"]
         other = tuple(i for i in range(grad_output.ndim) if i not in self._norm_axes)
         if self.scale:
@@ -335,7 +335,7 @@ class LayerNormalization(Layer):
         if self.center:
             self.grads["beta"][...] = grad_output.sum(axis=other).reshape(
                 self.params["beta"].shape)
-        if not self.input_grad:  # first layer of a model: dJ/dx is never used
+        if not self.compute_input_grad:  # first layer of a model: dJ/dx is never used
             return None
         g_hat = grad_output * self.params["gamma"].reshape(self._broadcast) if self.scale \
             else grad_output

@@ -284,7 +284,7 @@ class MaxPooling2D(Layer):
         too_small = [n is not None and n < p
                      for n, p in zip(shape[1:3], self.pool_size, strict=True)]
         if self.padding == "valid" and any(too_small):
-            raise ValueError(self.error(
+            raise ValueError(self.error_message(
                 f"with padding 'valid' the image must be at least as large as the pool "
                 f"{self.pool_size}, got input of shape {tuple(shape)}; use padding='same' or a "
                 "smaller pool_size"))
@@ -300,11 +300,11 @@ class MaxPooling2D(Layer):
                for n, k, s in zip((h, w), self.pool_size, self.strides, strict=True)]
         return (batch, *out, channels)
 
-    def _forward(self, x, training):
+    def call(self, x, training):
         y, is_first_max = _maxpool_forward(x, self.pool_size, self.strides, self.padding)
         self.cache = {"x_shape": x.shape, "is_first_max": is_first_max}
         return y
 
-    def _backward(self, grad_output):
+    def call_backward(self, grad_output):
         return _maxpool_backward(grad_output, self.cache["x_shape"], self.cache["is_first_max"],
                                  self.pool_size, self.strides, self.padding)

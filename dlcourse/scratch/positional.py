@@ -101,11 +101,11 @@ class PositionEmbedding(Layer):
     def _check_input_shape(self, shape: tuple) -> None:
         super()._check_input_shape(shape)
         if shape[1] is not None and shape[1] > self.sequence_length:
-            raise ValueError(self.error(
+            raise ValueError(self.error_message(
                 f"expected sequences of at most sequence_length={self.sequence_length} steps, "
                 f"got shape {shape}"))
         if self.built and shape[2] != self.params["embeddings"].shape[1]:
-            raise ValueError(self.error(
+            raise ValueError(self.error_message(
                 f"expected {self.params['embeddings'].shape[1]} features as on its first call, "
                 f"got shape {shape}"))
 
@@ -116,12 +116,12 @@ class PositionEmbedding(Layer):
                              (self.sequence_length, input_shape[-1]), get_rng(self.seed))
         self.input_shape = (None, input_shape[-1])  # any length up to sequence_length
 
-    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def call(self, x: np.ndarray, training: bool) -> np.ndarray:
         self.cache = {"length": x.shape[1]}
         return x + self.params["embeddings"][:x.shape[1]]
 
-    def _backward(self, grad_output: np.ndarray) -> np.ndarray:
+    def call_backward(self, grad_output: np.ndarray) -> np.ndarray:
         length = self.cache["length"]
         self.grads["embeddings"][...] = 0.0
         self.grads["embeddings"][:length] = grad_output.sum(axis=0)
-        return grad_output if self.input_grad else None
+        return grad_output if self.compute_input_grad else None

@@ -488,10 +488,10 @@ class RecurrentLayer(Layer):
         mask = np.asarray(mask)
         if mask.dtype != bool and not (np.issubdtype(mask.dtype, np.integer)
                                        and np.isin(mask, (0, 1)).all()):
-            raise TypeError(self.error(f"expected a boolean mask (True where the step is "
+            raise TypeError(self.error_message(f"expected a boolean mask (True where the step is "
                                        f"used), got dtype {mask.dtype}"))
         if mask.shape != tuple(shape[:2]):
-            raise ValueError(self.error(f"expected a mask of shape (batch, time) = "
+            raise ValueError(self.error_message(f"expected a mask of shape (batch, time) = "
                                         f"{tuple(shape[:2])}, got shape {mask.shape}"))
         return mask.astype(bool)
 
@@ -503,7 +503,7 @@ class RecurrentLayer(Layer):
         if isinstance(states, np.ndarray) and n == 1:
             states = [states]
         if not isinstance(states, (list, tuple)) or len(states) != n:
-            raise ValueError(self.error(
+            raise ValueError(self.error_message(
                 f"expected {what} as a list of {n} arrays ({', '.join(self.state_names)}), "
                 f"got {type(states).__name__}" + (f" of length {len(states)}"
                                                    if isinstance(states, (list, tuple)) else "")))
@@ -512,7 +512,7 @@ class RecurrentLayer(Layer):
             if state is not None:
                 state = self._check_array(state, f"{what} for {name}")
                 if state.shape != (batch, self.units):
-                    raise ValueError(self.error(
+                    raise ValueError(self.error_message(
                         f"expected {what} for {name} of shape {(batch, self.units)}, "
                         f"got shape {state.shape}"))
                 state = state.astype(self.dtype, copy=False)
@@ -525,21 +525,22 @@ class RecurrentLayer(Layer):
         _check_training(training, repr(self))
         x = self._check_input(x)
         self._ensure_built(x.shape, x.dtype if self.dtype is None else self.dtype)
-        return self._call(x.astype(self.dtype, copy=False), mask, initial_state)
+        return self._forward_masked(x.astype(self.dtype, copy=False), mask, initial_state)
 
     __call__ = forward
 
-    def call(self, x, training: bool = False, mask=None, initial_state=None):
-        """``forward`` without the input checks, for a model (see :meth:`Layer.call`)."""
+    def forward_unchecked(self, x, training: bool = False, mask=None, initial_state=None):
+        """``forward`` without the input checks, (see :meth:`Layer.forward_unchecked`)."""
         self._ensure_built(x.shape, x.dtype if self.dtype is None else self.dtype)
-        return self._call(x.astype(self.dtype, copy=False), mask, initial_state)
+        return self._forward_masked(x.astype(self.dtype, copy=False), mask, initial_state)
 
-    def _forward(self, x: np.ndarray, training: bool):
-        return self._call(x, None, None)
+    def call(self, x: np.ndarray, training: bool):
+        return self._forward_masked(x, None, None)
 
-    def _call(self, x, mask, initial_state):
+    def _forward_masked(self, x, mask, initial_state):
         if x.shape[1] == 0:
-            raise ValueError(self.error(f"expected at least one time step, got shape {x.shape}"))
+            raise ValueError(self.error_message(
+                f"expected at least one time step, got shape {x.shape}"))
         mask = self._check_mask(mask, x.shape)
         initial_state = self._check_states(initial_state, "initial_state", x.shape[0])
         if self.go_backwards:
@@ -557,21 +558,21 @@ class RecurrentLayer(Layer):
     def backward(self, grad_output, grad_states=None):
         """``dJ/dx`` given ``dJ/d output`` (and, with ``return_state``, of the states)."""
         if self.cache is None:
-            raise ValueError(self.error(
+            raise ValueError(self.error_message(
                 "backward() called before forward(): run a forward pass on a batch first"))
         if grad_states is not None and not self.return_state:
-            raise ValueError(self.error("grad_states given, but the layer returns no states "
-                                        "(return_state=False)"))
+            raise ValueError(self.error_message(
+                "grad_states given, but the layer returns no states (return_state=False)"))
         if grad_output is None and self.return_state:
             grad_output = np.zeros(self._last_output_shape, self.dtype)
         grad_output = self._check_array(grad_output, "gradient")
         if grad_output.shape != self._last_output_shape:
-            raise ValueError(self.error(
+            raise ValueError(self.error_message(
                 f"expected a gradient of the output's shape {self._last_output_shape}, "
                 f"got shape {grad_output.shape}"))
-        return self._backward(grad_output.astype(self.dtype, copy=False), grad_states)
+        return self.call_backward(grad_output.astype(self.dtype, copy=False), grad_states)
 
-    def _backward(self, grad_output: np.ndarray, grad_states=None) -> np.ndarray:
+    def call_backward(self, grad_output: np.ndarray, grad_states=None) -> np.ndarray:
         cache = self.cache["steps"]
         grad_states = (self._check_states(grad_states, "grad_states", grad_output.shape[0])
                        or [None] * len(self.state_names))
@@ -695,15 +696,16 @@ class SimpleRNN(Layer):
             return (input_shape[0], input_shape[1], self.units)
         return (input_shape[0], self.units)
 
-    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def call(self, x: np.ndarray, training: bool) -> np.ndarray:
         if x.shape[1] == 0:
-            raise ValueError(self.error(f"expected at least one time step, got shape {x.shape}"))
+            raise ValueError(self.error_message(
+                f"expected at least one time step, got shape {x.shape}"))
         h = rnn_forward(x, self.params["kernel"], self.params["recurrent_kernel"],
                         self.params.get("bias"), self.activation)
         self.cache = {"x": x, "h": h}
         return h if self.return_sequences else h[:, -1]
 
-    def _backward(self, grad_output: np.ndarray) -> np.ndarray:
+    def call_backward(self, grad_output: np.ndarray) -> np.ndarray:
         x, h = self.cache["x"], self.cache["h"]
         if self.return_sequences:
             grad_h = grad_output

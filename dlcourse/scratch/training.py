@@ -1,4 +1,4 @@
-"""What surrounds :class:`~dlcourse.scratch.model.Sequential`'s training loop.
+"""What surrounds :class:`~dlcourse.scratch.sequential.Sequential`'s training loop.
 
 - :class:`Input`, the shape of one example, as ``keras.Input(shape)``;
 - :class:`History`, what ``fit`` returns, and :class:`TrainingDivergedError`, what it raises
@@ -8,8 +8,9 @@
   (``batch_size``, ``verbose``, ``metrics``, ``validation_data``, ``validation_split``), the
   progress bar and the summary's table.
 
-``Sequential`` itself (the passes, the weights, the loop) stays in :mod:`dlcourse.scratch.model`,
-which re-exports the three public classes. NumPy only (tqdm is imported for a progress bar).
+``Sequential`` itself (the passes, the weights, the loop) stays in
+:mod:`dlcourse.scratch.sequential`, which re-exports the three public classes. NumPy only (tqdm
+is imported for a progress bar).
 """
 
 from __future__ import annotations

@@ -253,8 +253,10 @@ class Sequential:
         """``x`` through every layer, each given the mask the one before made, as Keras does."""
         mask = None
         for layer in self.layers:
-            out = (layer.call(x, training=training, mask=mask) if layer.masking == "use"
-                   else layer.call(x, training=training))
+            if layer.masking == "use":
+                out = layer.forward_unchecked(x, training=training, mask=mask)
+            else:
+                out = layer.forward_unchecked(x, training=training)
             mask = self._next_mask(layer, x, mask)
             x = out
         return x
@@ -271,14 +273,14 @@ class Sequential:
     def _predict_batch(self, x: np.ndarray) -> np.ndarray:
         return self._run(x, training=False)
 
-    def backward(self, grad_output, input_grad: bool = True) -> np.ndarray | None:
+    def backward(self, grad_output, compute_input_grad: bool = True) -> np.ndarray | None:
         """Backpropagate ``dJ/dy`` through the layers in reverse; returns ``dJ/dx``.
 
         ``grad_output`` must have the shape of the last forward call's output. With
-        ``input_grad=False`` (as in ``fit``) the first layer skips ``dJ/dx``, which
+        ``compute_input_grad=False`` (as in ``fit``) the first layer skips ``dJ/dx``, which
         training never uses, and None is returned.
         """
-        input_grad = check_bool(input_grad, "input_grad", self._owner)
+        compute_input_grad = check_bool(compute_input_grad, "compute_input_grad", self._owner)
         if not self.layers or any(layer.cache is None for layer in self.layers):
             raise ValueError(f"{self._owner}: backward() before forward()")
         grad_output = check_array(grad_output, "the gradient", self._owner, kind="float")
@@ -286,16 +288,16 @@ class Sequential:
         if grad_output.shape != expected:
             raise ValueError(f"{self._owner}: expected a gradient of the output's shape "
                              f"{expected}, got shape {grad_output.shape}")
-        return self._backward(grad_output, input_grad)
+        return self._backpropagate(grad_output, compute_input_grad)
 
-    def _backward(self, grad: np.ndarray, input_grad: bool) -> np.ndarray | None:
+    def _backpropagate(self, grad: np.ndarray, compute_input_grad: bool) -> np.ndarray | None:
         first = self.layers[0]
-        saved, first.input_grad = first.input_grad, input_grad
+        saved, first.compute_input_grad = first.compute_input_grad, compute_input_grad
         try:
             for layer in reversed(self.layers):
-                grad = layer._backward(grad)
+                grad = layer.call_backward(grad)
         finally:
-            first.input_grad = saved
+            first.compute_input_grad = saved
         return grad
 
     def grads_and_vars(self) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -442,7 +444,7 @@ class Sequential:
             loss, correct = self._batch_logs(y, y_pred)
             if not math.isfinite(loss):
                 return loss, correct
-            self._backward(self.loss.gradient(y, y_pred), input_grad=False)
+            self._backpropagate(self.loss.gradient(y, y_pred), compute_input_grad=False)
             for layer in self.layers:
                 layer.add_regularization_grads()
             self.optimizer.apply_gradients(self.grads_and_vars())
