@@ -16,7 +16,8 @@ from collections.abc import Iterable
 import numpy as np
 
 __all__ = [
-    "check_array", "check_bool", "check_choice", "check_int", "check_number", "check_seed",
+    "check_array", "check_bool", "check_choice", "check_ids", "check_int", "check_number",
+    "check_seed",
 ]
 
 
@@ -142,3 +143,25 @@ def check_array(value, name: str, owner: str, *, kind: str = "real", ndim=None,
         raise ValueError(f"{owner}: {name} contains NaN or infinite values "
                          f"({bad} of {array.size} entries)")
     return array
+
+
+def check_ids(ids, input_dim: int, owner: str) -> np.ndarray:
+    """``ids`` as an integer array whose entries are in ``[0, input_dim)``, or a clear error.
+
+    The error names the first bad id and its position, e.g. ``got id 12 at position (0, 3)``.
+    """
+    try:
+        ids = np.asarray(ids)
+    except (ValueError, TypeError) as err:  # ragged nested lists
+        raise TypeError(f"{owner}: expected the input as an array of integer ids, got "
+                        f"{type(ids).__name__} that NumPy cannot turn into one") from err
+    if not np.issubdtype(ids.dtype, np.integer):
+        raise TypeError(f"{owner}: expected integer ids (e.g. int32 or int64), got dtype "
+                        f"{ids.dtype}; convert them first, e.g. x.astype('int64')")
+    bad = (ids < 0) | (ids >= input_dim)
+    if bad.any():
+        position = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{owner}: expected ids in [0, {input_dim}) (input_dim={input_dim}), "
+                         f"got id {int(ids[position])} at position {position} "
+                         f"({int(bad.sum())} of {ids.size} ids out of range)")
+    return ids

@@ -52,3 +52,15 @@ def tf(keras_ref):
 @pytest.fixture(scope="session")
 def keras(keras_ref):
     return keras_ref.keras
+
+
+@pytest.fixture
+def no_figure_left_open():
+    """Fail a test that leaves a Matplotlib figure open (a notebook would show it twice)."""
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    yield
+    open_figures = plt.get_fignums()
+    plt.close("all")
+    assert open_figures == [], "a figure was left open"

@@ -109,7 +109,7 @@ BAD_ARGS = {
     "num_heads": SIZES, "key_dim": SIZES, "sequence_length": SIZES,
     "value_dim": [0, -1, 2.5, True, "3", NAN],                  # None: key_dim
     "output_shape": [0, -1, 2.5, True, "3", (), (2, 0)],         # None: the query's features
-    "dropout": [*HALF_OPEN, 0.5],  # only 0.0: no dropout on the attention probabilities here
+    "dropout": HALF_OPEN,                                        # a rate in [0, 1)
     "embeddings_initializer": ["unifrom", 5, None], "embeddings_regularizer": ["l3", 0.01, -1],
     "mask_zero": FLAGS, "return_state": FLAGS, "go_backwards": FLAGS,
     "unit_forget_bias": FLAGS, "reset_after": FLAGS,
@@ -166,7 +166,7 @@ def test_layer_constructors_refuse_bad_arguments_naming_layer_and_argument(cls, 
     assert message.startswith(cls.__name__), message
     assert arg in message, message
     # A constructor that fails changes nothing: the next layer still gets the first name.
-    assert cls(**VALID_LAYER_ARGS[cls]).name == scratch.base._snake_case(cls.__name__)
+    assert cls(**VALID_LAYER_ARGS[cls]).name == scratch.registry._snake_case(cls.__name__)
 
 
 @pytest.mark.parametrize("cls, arg, value", constructor_cases(CONFIGURABLES))
@@ -286,8 +286,7 @@ def test_initializers_check_their_generator_and_shape(fname):
 NO_KERAS_LAYER = {PositionEmbedding: "position_embedding"}
 
 
-def test_automatic_names_are_keras_names():
-    keras = pytest.importorskip("keras")
+def test_automatic_names_are_keras_names(keras):
     for cls in LAYERS:
         theirs = (NO_KERAS_LAYER[cls] if cls in NO_KERAS_LAYER
                   else getattr(keras.layers, cls.__name__)(**VALID_LAYER_ARGS[cls]).name)

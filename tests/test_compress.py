@@ -13,7 +13,6 @@ import pytest
 
 from dlcourse import compress
 from dlcourse.compress import quantization
-from dlcourse.keras_ref import keras, tf, to_keras
 from dlcourse.scratch import (
     GRU,
     LSTM,
@@ -157,7 +156,7 @@ def test_per_channel_is_more_accurate_when_channels_differ_in_scale():
 
 
 @pytest.mark.parametrize("per_channel", [False, True])
-def test_matches_tensorflow_fake_quantization(per_channel):
+def test_matches_tensorflow_fake_quantization(tf, per_channel):
     rng = np.random.default_rng(3)
     x = (rng.normal(size=(200, 6)) * np.linspace(0.5, 3, 6) + 0.4).astype(np.float32)
     axis = -1 if per_channel else None
@@ -316,9 +315,9 @@ MODELS = {
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_params_match_keras_count_params(name):
+def test_params_match_keras_count_params(keras_ref, name):
     model = MODELS[name]()
-    twin = to_keras(model)
+    twin = keras_ref.to_keras(model)
     assert compress.count_params(model) == twin.count_params() == model.count_params()
     # The same function reads the Keras model's layers, with the same result.
     assert compress.model_costs(twin) == [
@@ -331,6 +330,8 @@ def test_params_match_keras_count_params(name):
 
 def tf_profiler_flops(keras_model):
     """FLOPs of one example through ``keras_model``, as TensorFlow's profiler counts them."""
+    from dlcourse.keras_ref import tf
+
     shape, dtype = keras_model.inputs[0].shape[1:], keras_model.inputs[0].dtype
     fn = tf.function(lambda x: keras_model(x, training=False))
     graph = fn.get_concrete_function(tf.TensorSpec([1, *shape], dtype)).graph
@@ -342,6 +343,8 @@ def tf_profiler_flops(keras_model):
 def unrolled(keras_model):
     """The same Keras model with its recurrent layers unrolled, so the profiler sees every step
     (it counts the body of a loop once)."""
+    from dlcourse.keras_ref import keras
+
     layers = [keras.Input(keras_model.inputs[0].shape[1:], dtype=keras_model.inputs[0].dtype)]
     for layer in keras_model.layers:
         config = layer.get_config()
@@ -362,9 +365,9 @@ def index_wrapping_flops(model):
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_flops_match_tensorflow_profiler(name):
+def test_flops_match_tensorflow_profiler(keras_ref, name):
     model = MODELS[name]()
-    assert compress.count_flops(model) == (tf_profiler_flops(unrolled(to_keras(model)))
+    assert compress.count_flops(model) == (tf_profiler_flops(unrolled(keras_ref.to_keras(model)))
                                            - index_wrapping_flops(model))
 
 
@@ -425,7 +428,7 @@ def test_batch_normalization_costs_by_hand():
      (3, 4)),
     ({"num_heads": 3, "key_dim": 2, "output_shape": (2, 3)}, (4, 5)),
 ])
-def test_attention_params_match_keras_count_params(kwargs, shape):
+def test_attention_params_match_keras_count_params(keras, kwargs, shape):
     x = np.ones((1, *shape), np.float32)
     ours, theirs = MultiHeadAttention(**kwargs), keras.layers.MultiHeadAttention(**kwargs)
     y = ours(x, x)
@@ -440,7 +443,7 @@ def test_attention_params_match_keras_count_params(kwargs, shape):
     ({}, (4,)), ({"axis": 1, "center": False}, (3, 4)), ({"scale": False}, (4, 2)),
     ({"axis": [1, 2]}, (3, 4)), ({"axis": -2}, (5, 3, 2)),
 ])
-def test_layer_normalization_params_match_keras_count_params(kwargs, shape):
+def test_layer_normalization_params_match_keras_count_params(keras, kwargs, shape):
     theirs = keras.layers.LayerNormalization(**kwargs)
     theirs(np.ones((1, *shape), np.float32))
     for layer in (LayerNormalization(**kwargs), theirs):
@@ -448,7 +451,7 @@ def test_layer_normalization_params_match_keras_count_params(kwargs, shape):
         assert (cost.output_shape, cost.params) == (shape, theirs.count_params())
 
 
-def test_attention_normalization_and_positions_costs_by_hand():
+def test_attention_normalization_and_positions_costs_by_hand(keras):
     # Self-attention on (T, d) = (5, 4), N = 2 heads, k = v = 3, P = d = 4, with biases:
     # projections 5·(2·4·2·9 + 2·9), scaling 2·5·3, scores 2·2·25·3, softmax 5·2·25,
     # weighted sums 2·2·25·3, output 5·(2·2·3·4 + 4).
@@ -481,7 +484,7 @@ def test_attention_normalization_and_positions_costs_by_hand():
         compress.layer_cost(rms, (4,))
 
 
-def test_frozen_keras_layers_have_no_trainable_parameters():
+def test_frozen_keras_layers_have_no_trainable_parameters(keras):
     layer = keras.layers.Dense(4, trainable=False)
     assert compress.layer_cost(layer, (6,))[3:] == (28, 2 * 6 * 4 + 4, 0)
 
@@ -492,7 +495,7 @@ def test_memory_follows_the_dtype():
     assert m64["weights"] == 2 * m32["weights"] == 8 * 101_770
 
 
-def test_cost_errors():
+def test_cost_errors(keras):
     with pytest.raises(TypeError, match="no formula for layers of type UnitNormalization"):
         compress.layer_cost(keras.layers.UnitNormalization(), (4,))
     with pytest.raises(ValueError, match="input shape"):
@@ -675,15 +678,15 @@ def test_quantize_refuses_a_nan_scale_instead_of_returning_zeros():
 
 
 @pytest.mark.parametrize(("layer", "setting"), [
-    (lambda: keras.layers.Conv2D(4, 3, dilation_rate=2), "dilation_rate"),
-    (lambda: keras.layers.Conv2D(4, 3, groups=2), "groups"),
-    (lambda: keras.layers.Conv2D(4, 3, data_format="channels_first"), "data_format"),
-    (lambda: keras.layers.MaxPooling2D(data_format="channels_first"), "data_format"),
-    (lambda: keras.layers.SimpleRNN(4, return_state=True), "return_state"),
-    (lambda: keras.layers.Dense(4, lora_rank=2), "lora_rank"),
+    (lambda keras: keras.layers.Conv2D(4, 3, dilation_rate=2), "dilation_rate"),
+    (lambda keras: keras.layers.Conv2D(4, 3, groups=2), "groups"),
+    (lambda keras: keras.layers.Conv2D(4, 3, data_format="channels_first"), "data_format"),
+    (lambda keras: keras.layers.MaxPooling2D(data_format="channels_first"), "data_format"),
+    (lambda keras: keras.layers.SimpleRNN(4, return_state=True), "return_state"),
+    (lambda keras: keras.layers.Dense(4, lora_rank=2), "lora_rank"),
 ])
-def test_layer_cost_refuses_keras_settings_its_formulas_ignore(layer, setting):
-    layer = layer()
+def test_layer_cost_refuses_keras_settings_its_formulas_ignore(keras, layer, setting):
+    layer = layer(keras)
     shape = {"Dense": (6,), "SimpleRNN": (5, 6)}.get(type(layer).__name__, (8, 8, 6))
     with pytest.raises(ValueError, match=rf"layer_cost\(\): .*{setting}="):
         compress.layer_cost(layer, shape)

@@ -9,7 +9,6 @@ import pytest
 from tfcompare import assert_close, keras_forward_backward
 
 from dlcourse.gradcheck import check_layer
-from dlcourse.keras_ref import keras
 from dlcourse.scratch import set_random_seed
 from dlcourse.scratch.core import Activation, Dense, Dropout, Flatten
 
@@ -58,7 +57,7 @@ DENSE_CASES = {
 
 
 @pytest.mark.parametrize("case", DENSE_CASES.values(), ids=DENSE_CASES.keys())
-def test_dense_matches_keras(case):
+def test_dense_matches_keras(keras, case):
     x = randn(*case["x_shape"])
     use_bias = case.get("use_bias", True)
     layer = Dense(case["units"], activation=case["activation"], use_bias=use_bias, seed=0)
@@ -150,7 +149,7 @@ def test_dense_kernel_regularizer_is_registered():
 
 # ----------------------------------------------------------------------------------- Activation
 @pytest.mark.parametrize("activation", [None, "linear", "sigmoid", "tanh", "relu", "softmax"])
-def test_activation_layer_matches_keras(activation):
+def test_activation_layer_matches_keras(keras, activation):
     x = randn(3, 4, 5)
     layer = Activation(activation)
     assert_matches_keras(layer, keras.layers.Activation(activation, dtype="float64"), x)
@@ -159,7 +158,7 @@ def test_activation_layer_matches_keras(activation):
 
 
 # -------------------------------------------------------------------------------------- Flatten
-def test_flatten_matches_keras_order_and_gradient():
+def test_flatten_matches_keras_order_and_gradient(keras):
     x = randn(2, 3, 4, 5)
     layer = Flatten()
     keras_layer = keras.layers.Flatten(dtype="float64")
@@ -170,7 +169,7 @@ def test_flatten_matches_keras_order_and_gradient():
     check_layer(layer, x)
 
 
-def test_flatten_of_a_vector_batch_is_a_column_like_keras():
+def test_flatten_of_a_vector_batch_is_a_column_like_keras(keras):
     x = randn(4)
     np.testing.assert_array_equal(Flatten().forward(x),
                                   keras.layers.Flatten(dtype="float64")(x).numpy())
@@ -218,7 +217,7 @@ def test_dropout_masks_repeat_with_the_seed_and_change_from_call_to_call():
     assert not np.array_equal(first_a, a.forward(x, training=True))
 
 
-def test_dropout_scaling_rule_is_keras_rule():
+def test_dropout_scaling_rule_is_keras_rule(keras):
     rate = 0.25
     x = np.ones((100, 100))
     ours = Dropout(rate, seed=0).forward(x, training=True)

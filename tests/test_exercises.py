@@ -278,8 +278,15 @@ def test_make_exercises_reports_a_broken_notebook(tmp_path, capsys):
 REAL = [SHOWCASE, *CHAPTERS]
 
 
+def uses_tensorflow(path: Path) -> bool:
+    """Whether a notebook imports TensorFlow (directly or through dlcourse.keras_ref)."""
+    return any(word in path.read_text(encoding="utf-8") for word in ("keras_ref", "tensorflow"))
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("path", REAL, ids=[p.name for p in REAL])
+@pytest.mark.parametrize("path", [
+    pytest.param(p, id=p.name, marks=[pytest.mark.tensorflow] if uses_tensorflow(p) else [])
+    for p in REAL])
 def test_practice_copy_of_a_real_notebook(path, tmp_path):
     original = nbformat.read(path, as_version=4)
     result = mx.practice_copy(original, name=path.name)

@@ -424,13 +424,24 @@ def test_activation_get_rejects_unknown_names():
 
 
 # ----------------------------------------------------------------------------- initializers
-def test_compute_fans_matches_keras():
-    from keras.src.initializers.random_initializers import compute_fans
+@pytest.mark.parametrize(("shape", "fans"), [
+    ((5,), (5, 5)),                  # a bias-like vector: Keras uses its length both ways
+    ((784, 128), (784, 128)),        # Dense: (inputs, units)
+    ((3, 3, 1, 32), (9, 288)),       # Conv2D: receptive field 3·3 times in / out channels
+    ((2, 5, 7, 3), (70, 30)),
+])
+def test_compute_fans_follows_keras_rule(shape, fans):
+    assert initializers.compute_fans(shape) == fans
 
-    from dlcourse.keras_ref import keras  # noqa: F401  (Keras's own fan computation below)
 
-    for shape in [(5,), (784, 128), (3, 3, 1, 32), (2, 5, 7, 3)]:
-        assert initializers.compute_fans(shape) == compute_fans(shape)
+@pytest.mark.parametrize("shape", [(784, 128), (3, 3, 64, 32)])
+def test_compute_fans_give_keras_glorot_uniform_limit(keras, shape):
+    # Keras's public initializer draws from U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)):
+    # with this many draws the largest |w| is within 1 % of the limit only if the fans agree.
+    fan_in, fan_out = initializers.compute_fans(shape)
+    limit = np.sqrt(6.0 / (fan_in + fan_out))
+    largest = np.abs(keras.initializers.GlorotUniform(seed=0)(shape).numpy()).max()
+    assert 0.99 * limit < largest <= limit
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ from tfcompare import assert_close
 
 from dlcourse import interpret
 from dlcourse.gradcheck import numerical_gradient
-from dlcourse.keras_ref import tf, to_keras
 from dlcourse.scratch import Conv2D, Dense, Flatten, Input, MaxPooling2D, Sequential, models
 
 #: Saliency from scratch against TensorFlow, float64 (the brief's bound; they agree to ~1e-15).
@@ -37,6 +36,8 @@ def inputs_for(model, n=4, seed=0):
 
 
 def tape_saliency(keras_model, x, classes):
+    from dlcourse.keras_ref import tf
+
     xt = tf.constant(x)
     with tf.GradientTape() as tape:
         tape.watch(xt)
@@ -47,7 +48,7 @@ def tape_saliency(keras_model, x, classes):
 
 @pytest.mark.parametrize("name", MODELS)
 @pytest.mark.parametrize("class_index", [None, 1, "per-example"])
-def test_saliency_matches_gradient_tape(name, class_index):
+def test_saliency_matches_gradient_tape(keras_ref, name, class_index):
     model = MODELS[name]()
     x = inputs_for(model)
     scores = model.predict(x)
@@ -59,7 +60,7 @@ def test_saliency_matches_gradient_tape(name, class_index):
         classes = np.full(len(x), class_index)
     ours = interpret.saliency(model, x, class_index)
     assert ours.shape == x.shape
-    assert_close(ours, tape_saliency(to_keras(model), x, classes), f"saliency of {name}",
+    assert_close(ours, tape_saliency(keras_ref.to_keras(model), x, classes), f"saliency of {name}",
                  rtol=RTOL)
 
 
@@ -135,11 +136,11 @@ def test_occlusion_finds_the_only_region_the_model_reads():
     np.testing.assert_array_equal(interpret.occlusion_map(model, image, 0, 2, 2, fill=1.0), 0.0)
 
 
-def test_occlusion_works_with_a_keras_model():
+def test_occlusion_works_with_a_keras_model(keras_ref):
     model = small_cnn(dtype="float32")
     image = inputs_for(model, n=1)[0].astype(np.float32)
     ours = interpret.occlusion_map(model, image, 2, patch_size=3, stride=2)
-    theirs = interpret.occlusion_map(to_keras(model), image, 2, patch_size=3, stride=2)
+    theirs = interpret.occlusion_map(keras_ref.to_keras(model), image, 2, patch_size=3, stride=2)
     np.testing.assert_allclose(ours, theirs, atol=1e-5)
 
 

@@ -7,8 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from dlcourse import keras_ref, scratch
-from dlcourse.keras_ref import keras
+from dlcourse import scratch
 from dlcourse.scratch import (
     Activation,
     Conv2D,
@@ -27,6 +26,12 @@ from dlcourse.scratch import (
 from dlcourse.scratch.losses import BinaryCrossentropy, SparseCategoricalCrossentropy
 from dlcourse.scratch.optimizers import SGD, Adam, RMSprop
 from dlcourse.scratch.regularizers import L1L2
+
+# Every test here compares with Keras; without TensorFlow the module is skipped (CI installs it).
+pytestmark = pytest.mark.tensorflow
+pytest.importorskip("tensorflow", reason="needs TensorFlow: pip install -r requirements.txt")
+from dlcourse import keras_ref  # noqa: E402
+from dlcourse.keras_ref import keras  # noqa: E402
 
 
 def mixed_model():

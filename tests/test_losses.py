@@ -11,7 +11,6 @@ import pytest
 from tfcompare import RTOL, assert_close
 
 from dlcourse.gradcheck import numerical_gradient
-from dlcourse.keras_ref import keras, tf
 from dlcourse.scratch import activations, losses, regularizers
 
 EPS = losses.EPSILON
@@ -19,6 +18,8 @@ EPS = losses.EPSILON
 
 def keras_value_and_gradient(keras_loss, y_true, y_pred):
     """Keras's loss and its gradient with respect to ``y_pred``, as NumPy float64."""
+    from dlcourse.keras_ref import tf
+
     y_pred_t = tf.constant(y_pred)
     with tf.GradientTape() as tape:
         tape.watch(y_pred_t)
@@ -125,7 +126,7 @@ CASES = _cases()
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_loss_value_and_gradient_equal_keras(case):
+def test_loss_value_and_gradient_equal_keras(keras, case):
     loss, y_true, y_pred = CASES[case]
     keras_loss = getattr(keras.losses, type(loss).__name__)(**loss.get_config(), dtype="float64")
     expected_value, expected_grad = keras_value_and_gradient(keras_loss, y_true, y_pred)
@@ -195,7 +196,7 @@ def test_softmax_then_crossentropy_gives_p_minus_y_over_batch():
         assert loss(y, p) == pytest.approx(from_logits(labels, z), rel=1e-12)
 
 
-def test_keras_uses_the_cached_logits_of_its_own_softmax():
+def test_keras_uses_the_cached_logits_of_its_own_softmax(keras, tf):
     # The claim of the module docstring: a tensor produced by Keras's softmax carries its logits,
     # and Keras's cross-entropy uses them, ignoring from_logits=False (no clipping).
     z = np.array([[40.0, 0.0, -40.0]])
@@ -230,7 +231,7 @@ def test_float32_predictions_give_float32_gradients(loss, y_true, y_pred):
     ("categorical_crossentropy", losses.CategoricalCrossentropy),
     ("sparse_categorical_crossentropy", losses.SparseCategoricalCrossentropy),
 ])
-def test_get_by_keras_name(identifier, cls):
+def test_get_by_keras_name(keras, identifier, cls):
     loss = losses.get(identifier)
     assert type(loss) is cls
     keras_twin = getattr(keras.losses, cls.__name__)()
@@ -317,26 +318,27 @@ def test_bad_constructor_arguments(make, error, message):
 
 # ----------------------------------------------------------------------------- regularizers
 REGULARIZERS = {
-    "L1": (regularizers.L1(0.01), lambda: keras.regularizers.L1(0.01)),
-    "L2": (regularizers.L2(0.02), lambda: keras.regularizers.L2(0.02)),
-    "L1L2": (regularizers.L1L2(l1=0.003, l2=0.05), lambda: keras.regularizers.L1L2(0.003, 0.05)),
-    "L1 default": (regularizers.L1(), lambda: keras.regularizers.L1()),
-    "L2 default": (regularizers.L2(), lambda: keras.regularizers.L2()),
-    "l1 by name": (regularizers.get("l1"), lambda: keras.regularizers.get("l1")),
-    "l2 by name": (regularizers.get("l2"), lambda: keras.regularizers.get("l2")),
+    "L1": (regularizers.L1(0.01), lambda keras: keras.regularizers.L1(0.01)),
+    "L2": (regularizers.L2(0.02), lambda keras: keras.regularizers.L2(0.02)),
+    "L1L2": (regularizers.L1L2(l1=0.003, l2=0.05),
+             lambda keras: keras.regularizers.L1L2(0.003, 0.05)),
+    "L1 default": (regularizers.L1(), lambda keras: keras.regularizers.L1()),
+    "L2 default": (regularizers.L2(), lambda keras: keras.regularizers.L2()),
+    "l1 by name": (regularizers.get("l1"), lambda keras: keras.regularizers.get("l1")),
+    "l2 by name": (regularizers.get("l2"), lambda keras: keras.regularizers.get("l2")),
 }
 
 
 @pytest.mark.parametrize("name", list(REGULARIZERS))
 @pytest.mark.parametrize("shape", [(4, 3), (7,), (3, 3, 2, 4)])
-def test_regularizer_penalty_and_gradient_equal_keras(name, shape):
+def test_regularizer_penalty_and_gradient_equal_keras(tf, keras, name, shape):
     ours, make_keras = REGULARIZERS[name]
     w = np.random.default_rng(len(shape)).normal(size=shape)
     w.flat[::5] = 0.0  # |w| has a kink at 0, where TensorFlow's gradient is sign(0) = 0
     w_t = tf.constant(w)
     with tf.GradientTape() as tape:
         tape.watch(w_t)
-        penalty = make_keras()(w_t)
+        penalty = make_keras(keras)(w_t)
     assert_close(ours(w), penalty.numpy(), f"{name}: penalty")
     assert_close(ours.gradient(w), tape.gradient(penalty, w_t).numpy(), f"{name}: gradient")
 

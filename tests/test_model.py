@@ -11,13 +11,6 @@ from dlcourse.scratch.optimizers import SGD, Adam
 from dlcourse.scratch.regularizers import L2
 
 
-@pytest.fixture(scope="module")
-def keras_ref():
-    from dlcourse import keras_ref
-
-    return keras_ref
-
-
 @pytest.fixture
 def keras_float64(keras_ref):
     # Keras keeps an optimizer's learning rate in its default float type; float64 comparisons

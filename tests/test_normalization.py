@@ -12,7 +12,6 @@ from tfcompare import assert_close, keras_forward_backward
 
 import dlcourse.scratch
 from dlcourse.gradcheck import check_layer
-from dlcourse.keras_ref import keras
 from dlcourse.scratch import set_random_seed
 from dlcourse.scratch.core import Activation, Dense
 from dlcourse.scratch.losses import SparseCategoricalCrossentropy
@@ -40,6 +39,8 @@ def random_weights(layer, seed=10):
 
 def twins(x, seed=10, **kwargs):
     """A built BatchNormalization and its float64 Keras twin with the same random weights."""
+    from dlcourse.keras_ref import keras
+
     layer = BatchNormalization(**kwargs)
     layer.forward(x)
     keras_layer = keras.layers.BatchNormalization(dtype="float64", **kwargs)
@@ -66,6 +67,7 @@ def case_args(case):
     return {k: v for k, v in case.items() if k != "x_shape"}
 
 
+@pytest.mark.tensorflow
 @pytest.mark.parametrize("training", [True, False], ids=["training", "inference"])
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_batchnorm_matches_keras(case, training):
@@ -104,7 +106,7 @@ def test_inference_uses_moving_statistics_not_the_batch():
 
 
 @pytest.mark.parametrize("shape", [(8, 3), (4, 3, 3, 2)])
-def test_moving_statistics_follow_keras_over_several_training_calls(shape):
+def test_moving_statistics_follow_keras_over_several_training_calls(keras, shape):
     layer = BatchNormalization(momentum=0.8)
     keras_layer = keras.layers.BatchNormalization(momentum=0.8, dtype="float64")
     for step in range(5):
@@ -126,6 +128,7 @@ def test_moving_update_uses_the_biased_variance():
     np.testing.assert_allclose(layer.params["moving_variance"], x.var(axis=0), rtol=1e-14)
 
 
+@pytest.mark.tensorflow
 @pytest.mark.parametrize("kwargs, count", [({}, 4), ({"center": False}, 3),
                                            ({"scale": False}, 3),
                                            ({"center": False, "scale": False}, 2)])
@@ -141,7 +144,7 @@ def test_weights_round_trip_with_keras(kwargs, count):
     assert layer.count_params() == keras_layer.count_params()
 
 
-def test_initial_weights_are_keras_s():
+def test_initial_weights_are_keras_s(keras):
     x = randn(4, 3)
     layer = BatchNormalization()
     layer.forward(x)
@@ -282,6 +285,7 @@ def bn_model():
     ], name="bn_model")
 
 
+@pytest.mark.tensorflow
 def test_to_keras_and_from_keras_keep_the_layer_and_its_weights():
     from dlcourse.keras_ref import from_keras, to_keras
 

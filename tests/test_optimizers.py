@@ -11,12 +11,11 @@ import numpy as np
 import pytest
 from tfcompare import assert_close
 
-from dlcourse.keras_ref import keras, tf
 from dlcourse.scratch import optimizers, regularizers
 
 
 @pytest.fixture(autouse=True)
-def keras_float64():
+def keras_float64(keras):
     # Keras stores the learning rate in a variable of dtype floatx (float32 by default) even for
     # float64 weights: lr=0.01 becomes 0.009999999776. float64 makes the comparison exact.
     previous = keras.config.floatx()
@@ -54,6 +53,8 @@ CONFIGS = {
 
 
 def make_pair(config):
+    from dlcourse.keras_ref import keras
+
     cls, kwargs = CONFIGS[config]
     return getattr(optimizers, cls)(**kwargs), getattr(keras.optimizers, cls)(**kwargs)
 
@@ -79,7 +80,7 @@ def check_trajectories(ours, theirs, start, label):
 
 
 @pytest.mark.parametrize("config", list(CONFIGS))
-def test_random_gradients_give_keras_weights(config):
+def test_random_gradients_give_keras_weights(keras, tf, config):
     ours, theirs = make_pair(config)
     start = initial_weights()
     weights = [w.copy() for w in start]
@@ -105,7 +106,7 @@ L2 = 0.05
 @pytest.mark.parametrize("config", ["SGD momentum", "SGD nesterov", "SGD clipnorm",
                                     "RMSprop centered momentum clipnorm", "Adam defaults",
                                     "Adam amsgrad", "Adam global_clipnorm"])
-def test_quadratic_loss_gradients_give_keras_weights(config, penalty):
+def test_quadratic_loss_gradients_give_keras_weights(keras, tf, config, penalty):
     ours, theirs = make_pair(config)
     reg = regularizers.L2(L2)
     keras_reg = keras.regularizers.L2(L2)
@@ -219,7 +220,7 @@ def test_learning_rate_can_change_between_steps():
 @pytest.mark.parametrize("identifier, cls", [("sgd", "SGD"), ("SGD", "SGD"),
                                              ("rmsprop", "RMSprop"), ("adam", "Adam"),
                                              ("Adam", "Adam")])
-def test_get_by_keras_name_gives_keras_defaults(identifier, cls):
+def test_get_by_keras_name_gives_keras_defaults(keras, identifier, cls):
     optimizer = optimizers.get(identifier)
     assert type(optimizer).__name__ == cls
     keras_config = keras.optimizers.get(identifier).get_config()

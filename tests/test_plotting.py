@@ -12,12 +12,7 @@ import pytest  # noqa: E402
 from dlcourse import plotting  # noqa: E402
 from dlcourse.scratch.sequential import History  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def no_figure_left_open():
-    plt.close("all")
-    yield
-    assert plt.get_fignums() == [], "a figure was left open"
+pytestmark = pytest.mark.usefixtures("no_figure_left_open")
 
 
 def history(loss, val_loss=None):

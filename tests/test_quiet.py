@@ -14,7 +14,8 @@ import sys
 
 import pytest
 
-pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
+pytest.importorskip("tensorflow", reason="needs TensorFlow: pip install -r requirements.txt")
 
 from dlcourse.keras_ref import _quiet_native_log  # noqa: E402
 

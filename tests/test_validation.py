@@ -32,8 +32,8 @@ def assert_names(err: pytest.ExceptionInfo, name: str, given: str) -> None:
 
 
 def test_exports():
-    assert set(validation.__all__) == {"check_array", "check_bool", "check_choice", "check_int",
-                                       "check_number", "check_seed"}
+    assert set(validation.__all__) == {"check_array", "check_bool", "check_choice", "check_ids",
+                                       "check_int", "check_number", "check_seed"}
 
 
 # ----------------------------------------------------------------------------- check_bool

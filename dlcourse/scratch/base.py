@@ -21,24 +21,32 @@ Errors name the layer, what was expected and what was given.
 
 from __future__ import annotations
 
-import functools
-import inspect
-import re
-from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
 
 from dlcourse.scratch import config as config_format
-from dlcourse.validation import check_array, check_bool, check_seed
+
+# Defined in registry and validation; imported here too because every layer module imports
+# Layer with them.
+from dlcourse.scratch.registry import (
+    _check_name,
+    _name_counts,
+    _next_name,
+    _snake_case,
+    config_keys,
+    layer_types,
+    register_layer,
+    regularized_weight,
+    regularizer_argument,
+)
+from dlcourse.validation import check_array, check_bool, check_ids, check_seed
 
 __all__ = ["Layer", "check_ids", "get_rng", "layer_types", "register_layer",
            "regularized_weight", "regularizer_argument", "set_random_seed"]
 
 _rng = np.random.default_rng(0)
-_name_counts: defaultdict[str, int] = defaultdict(int)
-_layer_types: dict[str, type[Layer]] = {}
 
 
 def set_random_seed(seed: int) -> None:
@@ -61,27 +69,6 @@ def get_rng(seed: int | None = None) -> np.random.Generator:
     return _rng if seed is None else np.random.default_rng(seed)
 
 
-def _snake_case(class_name: str) -> str:
-    """Keras's ``to_snake_case``: ``Conv2D`` → ``conv2d``, ``SimpleRNN`` → ``simple_rnn``."""
-    name = re.sub(r"\W+", "", class_name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def _next_name(cls: type) -> str:
-    """The automatic name the next layer of class ``cls`` gets (``dense``, then ``dense_1``...)."""
-    base = _snake_case(cls.__name__)
-    count = _name_counts[base]
-    return base if count == 0 else f"{base}_{count}"
-
-
-def _check_name(cls: type, name) -> None:
-    # Keras refuses '/' too: it separates the parts of a weight's path.
-    if name is not None and (not isinstance(name, str) or not name or "/" in name):
-        raise TypeError(f"{cls.__name__}: name must be a non-empty string without '/', "
-                        f"got {name!r}")
-
-
 def _check_dtype(dtype, owner: str) -> np.dtype | None:
     """``dtype`` as a NumPy floating-point dtype, or None (the layer takes its first input's)."""
     if dtype is None:
@@ -94,49 +81,6 @@ def _check_dtype(dtype, owner: str) -> np.dtype | None:
         raise TypeError(f"{owner}: dtype must be a floating-point dtype such as 'float32' or "
                         f"'float64', or None (the dtype of the first input), got {dtype!r}")
     return result
-
-
-def register_layer(cls: type[Layer]) -> type[Layer]:
-    """Class decorator: list ``cls`` among the layer types, under its class name (Keras's).
-
-    The one list of layer types: :func:`layer_types` returns it, :mod:`dlcourse.keras_ref`
-    finds each layer's Keras twin in it and :mod:`dlcourse.compress` its cost formula. A new
-    layer is decorated where it is defined, and nothing else lists it.
-    """
-    if not (isinstance(cls, type) and issubclass(cls, Layer)) or cls is Layer:
-        raise TypeError(f"register_layer: expected a subclass of Layer, got {cls!r}")
-    missing = [key for key in ("name", "dtype")
-               if key not in inspect.signature(cls.__init__).parameters]
-    if missing:
-        raise TypeError(f"register_layer: {cls.__name__}.__init__ must take "
-                        f"{' and '.join(missing)}, as every Keras layer does (its config holds "
-                        "them; Layer.__init__ checks them)")
-    known = _layer_types.get(cls.__name__)
-    # The same class defined again (a module reloaded) replaces itself; another one is refused.
-    if known is not None and (known.__module__, known.__qualname__) != (cls.__module__,
-                                                                        cls.__qualname__):
-        raise TypeError(f"register_layer: a layer type named {cls.__name__} is already "
-                        f"registered ({known.__module__}.{known.__qualname__}); layer types are "
-                        "known by their class name, as in Keras")
-    _layer_types[cls.__name__] = cls
-    return cls
-
-
-def layer_types() -> dict[str, type[Layer]]:
-    """Every layer type by its class name (Keras's), e.g. ``{"Activation": Activation, ...}``.
-
-    A new dict, in alphabetical order; changing it changes nothing.
-    """
-    return dict(sorted(_layer_types.items()))
-
-
-@functools.cache
-def _config_keys(cls: type[Layer]) -> tuple[str, ...]:
-    """``name``, ``dtype`` and the other arguments of ``cls``'s constructor, in order."""
-    parameters = inspect.signature(cls.__init__).parameters.values()
-    return ("name", "dtype", *(p.name for p in parameters
-                               if p.name not in ("self", "name", "dtype")
-                               and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)))
 
 
 @contextmanager
@@ -516,7 +460,7 @@ class Layer:
     def config_keys(cls) -> tuple[str, ...]:
         """The keys of this layer type's config: ``name``, ``dtype`` and its other constructor
         arguments, in the constructor's order (a layer's config holds every setting it takes)."""
-        return _config_keys(cls)
+        return config_keys(cls)
 
     def _setting(self, argument: str):
         """The current value of constructor argument ``argument``."""
@@ -543,45 +487,6 @@ class Layer:
                              f"from-scratch {cls.__name__} takes {', '.join(keys)}")
         return cls(**{key: config_format.from_config(key, value, owner)
                       for key, value in config.items()})
-
-
-#: Keras's regularizer arguments not named after their weight (``{weight}_regularizer``).
-_REGULARIZED_WEIGHTS = {"recurrent_regularizer": "recurrent_kernel"}
-
-
-def regularized_weight(argument: str) -> str:
-    """The weight a ``*_regularizer`` argument penalises: ``kernel_regularizer`` → ``kernel``,
-    ``recurrent_regularizer`` → ``recurrent_kernel`` (Keras's names)."""
-    return _REGULARIZED_WEIGHTS.get(argument, argument.removesuffix("_regularizer"))
-
-
-def regularizer_argument(weight: str) -> str:
-    """The constructor argument of the penalty on ``weight``: the inverse of
-    :func:`regularized_weight`."""
-    inverse = {w: a for a, w in _REGULARIZED_WEIGHTS.items()}
-    return inverse.get(weight, f"{weight}_regularizer")
-
-
-def check_ids(ids, input_dim: int, owner: str) -> np.ndarray:
-    """``ids`` as an integer array whose entries are in ``[0, input_dim)``, or a clear error.
-
-    The error names the first bad id and its position, e.g. ``got id 12 at position (0, 3)``.
-    """
-    try:
-        ids = np.asarray(ids)
-    except (ValueError, TypeError) as err:  # ragged nested lists
-        raise TypeError(f"{owner}: expected the input as an array of integer ids, got "
-                        f"{type(ids).__name__} that NumPy cannot turn into one") from err
-    if not np.issubdtype(ids.dtype, np.integer):
-        raise TypeError(f"{owner}: expected integer ids (e.g. int32 or int64), got dtype "
-                        f"{ids.dtype}; convert them first, e.g. x.astype('int64')")
-    bad = (ids < 0) | (ids >= input_dim)
-    if bad.any():
-        position = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"{owner}: expected ids in [0, {input_dim}) (input_dim={input_dim}), "
-                         f"got id {int(ids[position])} at position {position} "
-                         f"({int(bad.sum())} of {ids.size} ids out of range)")
-    return ids
 
 
 def _weight_list(weights, owner: str) -> list:

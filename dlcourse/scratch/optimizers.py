@@ -50,15 +50,15 @@ def _keras_cast(value: float) -> float:
 class _Slots(NamedTuple):
     weight: np.ndarray        # held so that its id() cannot be reused by another array
     state: dict[str, np.ndarray]
-    scratch: np.ndarray       # reused every step, so the update allocates nothing
 
 
 class Optimizer:
     """Base class: validation, clipping, per-weight state and the step counter.
 
     Subclasses implement ``_active_slots()``, Keras's names of the state arrays they keep per
-    weight, and ``_update(g, w, state, tmp)``, which must change ``w`` in place (``tmp`` is a
-    scratch array of ``w``'s shape, to be overwritten freely).
+    weight, and ``_update(g, w, state)``: the update rule written as its formula, which changes
+    ``w`` and the ``state`` arrays in place (``w -= ...``, ``v[...] = ...``), so that the layer's
+    own arrays, and the slots :meth:`get_state` returns, are the ones updated.
 
     Parameters
     ----------
@@ -136,9 +136,8 @@ class Optimizer:
             slots = self._slots.get(id(weight))
             if slots is None:
                 slots = self._slots[id(weight)] = _Slots(
-                    weight, {name: np.zeros_like(weight) for name in self._active_slots()},
-                    np.empty_like(weight))
-            self._update(grad, weight, slots.state, slots.scratch)
+                    weight, {name: np.zeros_like(weight) for name in self._active_slots()})
+            self._update(grad, weight, slots.state)
         self.iterations += 1
         return self.iterations
 
@@ -164,7 +163,7 @@ class Optimizer:
     def _active_slots(self) -> tuple[str, ...]:
         raise NotImplementedError  # every concrete optimizer overrides it
 
-    def _update(self, g: np.ndarray, w: np.ndarray, state: dict, tmp: np.ndarray) -> None:
+    def _update(self, g: np.ndarray, w: np.ndarray, state: dict) -> None:
         raise NotImplementedError  # every concrete optimizer overrides it
 
     # ------------------------------------------------------------------------- checks, clipping
@@ -261,20 +260,17 @@ class SGD(Optimizer):
     def _active_slots(self):
         return ("momentum",) if self.momentum else ()
 
-    def _update(self, g, w, state, tmp):
-        lr_g = np.multiply(g, self.learning_rate, out=tmp)
+    def _update(self, g, w, state):
         if not self.momentum:
-            w -= lr_g
+            w -= self.learning_rate * g                 # θ ← θ − η g
             return
         momentum = _keras_cast(self.momentum)
         v = state["momentum"]
-        v *= momentum
-        v -= lr_g
+        v[...] = momentum * v - self.learning_rate * g  # v ← μ v − η g
         if self.nesterov:
-            w -= lr_g
-            w += np.multiply(v, momentum, out=tmp)
+            w += momentum * v - self.learning_rate * g  # w ← w + μ v − η g
         else:
-            w += v
+            w += v                                      # w ← w + v
 
 
 class RMSprop(Optimizer):
@@ -329,25 +325,20 @@ class RMSprop(Optimizer):
         return (("velocity",) + (("average_gradient",) if self.centered else ())
                 + (("momentum",) if self.momentum else ()))
 
-    def _update(self, g, w, state, tmp):
+    def _update(self, g, w, state):
         rho = self.rho
         s = state["velocity"]
-        s *= rho
-        s += np.multiply(np.square(g, out=tmp), 1 - rho, out=tmp)
+        s[...] = rho * s + (1 - rho) * g**2                      # s ← ρ s + (1 − ρ) g²
         if self.centered:
             avg = state["average_gradient"]
-            avg *= rho
-            avg += np.multiply(g, 1 - rho, out=tmp)
-            denominator = np.subtract(s, np.square(avg, out=tmp), out=tmp)
-            denominator += self.epsilon
+            avg[...] = rho * avg + (1 - rho) * g                 # ḡ ← ρ ḡ + (1 − ρ) g
+            denominator = s - avg**2 + self.epsilon
         else:
-            denominator = np.add(s, self.epsilon, out=tmp)
-        step = np.divide(g, np.sqrt(denominator, out=tmp), out=tmp)
-        step *= self.learning_rate
+            denominator = s + self.epsilon
+        step = self.learning_rate * g / np.sqrt(denominator)     # Δ = η g / √(s + ε)
         if self.momentum:
             m = state["momentum"]
-            m *= self.momentum
-            m += step
+            m[...] = self.momentum * m + step                    # m ← μ m + Δ
             w -= m
         else:
             w -= step
@@ -405,26 +396,18 @@ class Adam(Optimizer):
     def _active_slots(self):
         return ("momentum", "velocity") + (("velocity_hat",) if self.amsgrad else ())
 
-    def _update(self, g, w, state, tmp):
+    def _update(self, g, w, state):
         t = self.iterations + 1
         beta_1_power = _keras_cast(self.beta_1) ** t
         beta_2_power = _keras_cast(self.beta_2) ** t
         alpha = self.learning_rate * math.sqrt(1 - beta_2_power) / (1 - beta_1_power)
         m, v = state["momentum"], state["velocity"]
-        diff = np.subtract(g, m, out=tmp)
-        diff *= 1 - self.beta_1
-        m += diff
-        diff = np.square(g, out=tmp)
-        diff -= v
-        diff *= 1 - self.beta_2
-        v += diff
+        m += (1 - self.beta_1) * (g - m)                          # m ← m + (1 − β₁)(g − m)
+        v += (1 - self.beta_2) * (g**2 - v)                       # v ← v + (1 − β₂)(g² − v)
         if self.amsgrad:
-            v = np.maximum(state["velocity_hat"], v, out=state["velocity_hat"])
-        denominator = np.sqrt(v, out=tmp)
-        denominator += self.epsilon
-        step = np.divide(m, denominator, out=tmp)
-        step *= alpha
-        w -= step
+            v = state["velocity_hat"]
+            v[...] = np.maximum(v, state["velocity"])             # v̂_max ← max(v̂_max, v)
+        w -= alpha * m / (np.sqrt(v) + self.epsilon)              # w ← w − α_t m / (√v + ε)
 
 
 _OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam}

@@ -41,7 +41,19 @@ def _log_softmax(z: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
 
 
-class BinaryCrossentropy(Loss):
+class _SmoothedLoss(Loss):
+    """The settings Keras's binary and categorical cross-entropies share."""
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0):
+        owner = type(self).__name__
+        self.from_logits = check_bool(from_logits, "from_logits", owner)
+        self.label_smoothing = check_number(label_smoothing, "label_smoothing", owner, 0, 1)
+
+    def get_config(self):
+        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
+
+
+class BinaryCrossentropy(_SmoothedLoss):
     r"""Binary cross-entropy, Keras's ``BinaryCrossentropy`` (``"binary_crossentropy"``).
 
     Parameters
@@ -74,14 +86,6 @@ class BinaryCrossentropy(Loss):
 
     name = "binary_crossentropy"
 
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0):
-        owner = type(self).__name__
-        self.from_logits = check_bool(from_logits, "from_logits", owner)
-        self.label_smoothing = check_number(label_smoothing, "label_smoothing", owner, 0, 1)
-
-    def get_config(self):
-        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
-
     def _prepare_targets(self, y_true, shape, dtype):
         y_true = self._same_shape(self._check_true(y_true, dtype), shape)
         self._check_probabilities(y_true, "y_true")
@@ -112,7 +116,7 @@ class BinaryCrossentropy(Loss):
         return (grad / p.size).astype(p.dtype, copy=False)
 
 
-class CategoricalCrossentropy(Loss):
+class CategoricalCrossentropy(_SmoothedLoss):
     r"""Cross-entropy with one-hot targets, Keras's ``CategoricalCrossentropy``.
 
     Parameters
@@ -147,14 +151,6 @@ class CategoricalCrossentropy(Loss):
     """
 
     name = "categorical_crossentropy"
-
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0):
-        owner = type(self).__name__
-        self.from_logits = check_bool(from_logits, "from_logits", owner)
-        self.label_smoothing = check_number(label_smoothing, "label_smoothing", owner, 0, 1)
-
-    def get_config(self):
-        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
 
     def _prepare_targets(self, y_true, shape, dtype):
         y_true = self._check_true(y_true, dtype)
