@@ -19,94 +19,35 @@ already set) so that pages and test output show only what the course prints. Tha
 is not enough: on CPUs with AVX512_VNNI or AVX512_BF16 (Intel Cascade Lake and newer, AMD Zen 4
 and newer) TensorFlow turns oneDNN on and says so through absl logging, which ignores it and
 writes straight to the process's stderr (file descriptor 2, under Python's ``sys.stderr``), at
-import. So the import runs with descriptor 2 captured (:func:`_native_stderr_filtered`): log
-lines below the level ``TF_CPP_MIN_LOG_LEVEL`` asks for are dropped, anything else is passed on.
+import. So the import runs with descriptor 2 captured
+(:func:`dlcourse.native_log.native_stderr_filtered`): log lines below the level
+``TF_CPP_MIN_LOG_LEVEL`` asks for are dropped, anything else is passed on.
 oneDNN itself stays as TensorFlow chose (``TF_ENABLE_ONEDNN_OPTS=0`` turns it off).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
-import sys
-import tempfile
 from typing import NamedTuple
 
 from dlcourse import scratch
+from dlcourse.native_log import native_stderr_filtered
 from dlcourse.scratch import losses as scratch_losses
 from dlcourse.scratch import models as scratch_models
 from dlcourse.scratch import optimizers as scratch_optimizers
 from dlcourse.scratch.base import regularizer_argument
+from dlcourse.scratch.transformer import SUBLAYERS as _BLOCK_SUBLAYERS
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-# A line of TensorFlow's/absl's C++ log: severity letter (Info, Warning, Error, Fatal), date, time,
-# thread, source file, e.g. "I0000 00:00:1796452178.608361    2841 port.cc:153] oneDNN custom ...".
-_NATIVE_LOG_LINE = re.compile(r"^([IWEF])\d{4} \d\d:\d\d:[\d.]+\s+\d+ \S+:\d+\] ")
-# What absl prints once, before the first line it logs without having been initialised.
-_ABSL_BANNER = ("WARNING: All log messages before absl::InitializeLog() is called are written "
-                "to STDERR")
-
-
-def _quiet_native_log(text: str, min_level: int) -> str:
-    """``text`` without the log lines below ``min_level`` (0 info, 1 warning, 2 error, 3 fatal).
-
-    Mirrors ``TF_CPP_MIN_LOG_LEVEL``: 3 drops info, warning and error lines (never a fatal one),
-    0 drops nothing. A record may span lines (cpu_feature_guard's does): the lines after a
-    dropped log line go with it, up to the next log line. Other lines are kept.
-    """
-    kept, dropping = [], False
-    for line in text.splitlines(keepends=True):
-        match = _NATIVE_LOG_LINE.match(line)
-        if match:
-            dropping = "IWEF".index(match.group(1)) < min(min_level, 3)
-        elif line.rstrip("\n") == _ABSL_BANNER:
-            dropping = min_level > 0
-        if not dropping:
-            kept.append(line)
-    return "".join(kept)
-
-
-@contextlib.contextmanager
-def _native_stderr_filtered():
-    """Capture file descriptor 2 (C/C++ writes) for the block; pass on what the level allows.
-
-    Python's ``sys.stderr`` is left alone: a Python warning raised in the block still shows
-    where it always would. In Jupyter, descriptor 2 is the pipe the kernel forwards to the
-    notebook, so restoring it restores the forwarding.
-    """
-    try:
-        min_level = int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0"))
-    except ValueError:
-        min_level = 0
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no descriptor 2 (a detached process): nothing to filter
-        yield
-        return
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            rest = _quiet_native_log(captured.read().decode("utf-8", "replace"), min_level)
-            if rest:
-                os.write(2, rest.encode("utf-8"))
-
-
-with _native_stderr_filtered():
+with native_stderr_filtered():
     import tensorflow as tf
     from tensorflow import keras
 
 tf.get_logger().setLevel("ERROR")
 
-__all__ = ["Twins", "from_keras", "keras", "keras_loss", "keras_optimizer", "mlp_twins",
-           "mnist_cnn_twins", "rnn_twins", "tf", "to_keras"]
+__all__ = ["TransformerBlock", "Twins", "from_keras", "keras", "keras_loss", "keras_optimizer",
+           "mlp_twins", "mnist_cnn_twins", "rnn_twins", "tf", "to_keras"]
 
 # What to_keras and from_keras carry over for a layer type is its from-scratch config's keys
 # (_carried): Keras's keys for the settings both libraries have, by the same names. Every other
@@ -176,12 +117,20 @@ class _TypePair(NamedTuple):
     keras: type
 
 
+def _keras_class(kind: str) -> type:
+    """``keras.layers.<kind>``, or the twin this module builds from Keras's layers
+    (:data:`_COMPOSITE_TWINS`, e.g. :class:`TransformerBlock`)."""
+    return _COMPOSITE_TWINS.get(kind) or getattr(keras.layers, kind)
+
+
 def _twin_types() -> dict[str, _TypePair]:
-    """Every from-scratch layer type with a Keras layer class of the same name, by that name,
-    except those that no Sequential can hold (:data:`_NOT_SEQUENTIAL`)."""
-    return {kind: _TypePair(cls, getattr(keras.layers, kind))
+    """Every from-scratch layer type with a Keras layer class of the same name (in keras.layers
+    or :data:`_COMPOSITE_TWINS`), by that name, except those that no Sequential can hold
+    (:data:`_NOT_SEQUENTIAL`)."""
+    return {kind: _TypePair(cls, _keras_class(kind))
             for kind, cls in scratch.layer_types().items()
-            if hasattr(keras.layers, kind) and kind not in _NOT_SEQUENTIAL}
+            if (hasattr(keras.layers, kind) or kind in _COMPOSITE_TWINS)
+            and kind not in _NOT_SEQUENTIAL}
 
 
 def _refuse(owner: str, layer_desc: str, kind: str, settings: list[str]) -> ValueError:
@@ -270,7 +219,7 @@ def to_keras(model: scratch.Sequential) -> keras.Sequential:
     layers = []
     for layer, kind in zip(model.layers, kinds, strict=True):
         config = {**_scratch_settings(layer, kind, owner), "name": layer.name, "dtype": dtype}
-        layers.append(getattr(keras.layers, kind).from_config(config))
+        layers.append(_keras_class(kind).from_config(config))
     input_shape = model.input.shape if model.input else model.layers[0].input_shape
     # A model that starts with ids (an Embedding) takes int32, as Keras's Embedding expects.
     input_dtype = "int32" if model.layers[0].input_kind == "integer" else dtype
@@ -306,7 +255,7 @@ def _default_keras_config(kind: str, config: dict) -> dict:
     Named explicitly, so that building it does not move Keras's automatic layer names on.
     """
     carried = {arg: config[arg] for arg in _carried(kind)}
-    return _keras_config(getattr(keras.layers, kind)(**carried, name="default"))
+    return _keras_config(_keras_class(kind)(**carried, name="default"))
 
 
 def _same(value, default) -> bool:
@@ -439,6 +388,72 @@ def keras_loss(loss) -> keras.losses.Loss:
     """The Keras loss with the same formula and settings as a from-scratch one."""
     loss = scratch_losses.get(loss)
     return getattr(keras.losses, type(loss).__name__)(**loss.get_config())
+
+
+# ------------------------------------------------------------------------------ composite layers
+class TransformerBlock(keras.layers.Layer):
+    """The Keras twin of :class:`dlcourse.scratch.transformer.TransformerBlock`, made of Keras's
+    own layers: the same arguments, sublayers, formula and list of weights.
+
+    ``keras_block.set_weights(block.get_weights())`` moves the weights across in one call (and
+    ``block.set_weights(keras_block.get_weights())`` back), once both are built;
+    :func:`to_keras` and :func:`from_keras` carry it over inside a Sequential.
+    """
+
+    def __init__(self, intermediate_dim, num_heads, activation="relu", layer_norm_epsilon=1e-5,
+                 use_causal_mask=False, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        self.intermediate_dim, self.num_heads = intermediate_dim, num_heads
+        self.activation = keras.activations.get(activation)  # the function, as Dense keeps it
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.use_causal_mask = use_causal_mask
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+
+    def build(self, input_shape):
+        d = input_shape[-1]
+        common = {"kernel_initializer": self.kernel_initializer,
+                  "bias_initializer": self.bias_initializer, "dtype": self.dtype_policy}
+        norm = {"epsilon": self.layer_norm_epsilon, "dtype": self.dtype_policy}
+        # Created in the order of the from-scratch block's SUBLAYERS, under the same names: the
+        # order and the names of the weights.
+        names = iter(_BLOCK_SUBLAYERS)
+        self.self_attention_layer_norm = keras.layers.LayerNormalization(name=next(names),
+                                                                         **norm)
+        self.self_attention_layer = keras.layers.MultiHeadAttention(
+            self.num_heads, d // self.num_heads, name=next(names), **common)
+        self.feedforward_layer_norm = keras.layers.LayerNormalization(name=next(names), **norm)
+        self.feedforward_intermediate_dense = keras.layers.Dense(
+            self.intermediate_dim, activation=self.activation, name=next(names), **common)
+        self.feedforward_output_dense = keras.layers.Dense(d, name=next(names), **common)
+        self.self_attention_layer_norm.build(input_shape)
+        self.self_attention_layer.build(input_shape, input_shape)
+        self.feedforward_layer_norm.build(input_shape)
+        self.feedforward_intermediate_dense.build(input_shape)
+        self.feedforward_output_dense.build((*input_shape[:-1], self.intermediate_dim))
+
+    def call(self, x, training=None):
+        a = self.self_attention_layer_norm(x)
+        h = x + self.self_attention_layer(a, a, use_causal_mask=self.use_causal_mask,
+                                          training=training)
+        f = self.feedforward_intermediate_dense(self.feedforward_layer_norm(h))
+        return h + self.feedforward_output_dense(f)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "intermediate_dim": self.intermediate_dim,
+                "num_heads": self.num_heads,
+                "activation": keras.activations.serialize(self.activation),
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+                "use_causal_mask": self.use_causal_mask,
+                "kernel_initializer": self.kernel_initializer,
+                "bias_initializer": self.bias_initializer}
+
+
+#: Twins of from-scratch layer types that keras.layers has no class for, made of Keras's layers.
+_COMPOSITE_TWINS = {"TransformerBlock": TransformerBlock}
 
 
 def _twins(model: scratch.Sequential) -> Twins:

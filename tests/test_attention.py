@@ -2,7 +2,10 @@
 
 Every forward value, attention score and gradient (query, key, value, every weight) must agree
 with TensorFlow's in float64 to ``tfcompare.RTOL`` (1e-7); the naive and fast functions with
-each other to 1e-12; every backward pass with centred finite differences to 1e-6.
+each other to 1e-12; every backward pass with centred finite differences to 1e-6. The layer
+scales its scores by Keras's float32-rounded 1/√d_k (``keras_scale``), so its agreement with Keras
+is float64's (about 1e-15), far inside the 1e-7 demanded. Only the tests that take the ``tf`` or
+``keras`` fixture import TensorFlow.
 """
 
 import numpy as np
@@ -10,7 +13,6 @@ import pytest
 from tfcompare import assert_close
 
 from dlcourse.gradcheck import numerical_gradient, rel_error
-from dlcourse.keras_ref import keras, tf
 from dlcourse.scratch.attention import (
     MASK_VALUE,
     AttentionCache,
@@ -18,6 +20,7 @@ from dlcourse.scratch.attention import (
     attention_backward,
     attention_backward_naive,
     causal_mask,
+    keras_scale,
     scaled_dot_product_attention,
     scaled_dot_product_attention_naive,
 )
@@ -119,7 +122,7 @@ def weight_key(variable):
     return variable.path.split("/", 1)[1]
 
 
-def built_pair(query, value, key=None, seed=0, **kwargs):
+def built_pair(keras, query, value, key=None, seed=0, **kwargs):
     """The from-scratch layer and Keras's, built on these inputs, with the same random weights."""
     layer = MultiHeadAttention(seed=0, **kwargs)
     keras_layer = keras.layers.MultiHeadAttention(dtype="float64", **kwargs)
@@ -138,7 +141,7 @@ def built_pair(query, value, key=None, seed=0, **kwargs):
     return layer, keras_layer
 
 
-def keras_run(keras_layer, query, value, key, grad, **call):
+def keras_run(tf, keras_layer, query, value, key, grad, **call):
     """Keras's output, scores and gradients of ``J = Σ y ⊙ grad`` (query, value, key, weights)."""
     inputs = [tf.constant(query)]
     inputs.append(inputs[0] if value is query else tf.constant(value))  # self-attention: one x
@@ -186,14 +189,15 @@ def case_inputs(case):
 
 
 @pytest.mark.parametrize("case", MHA_CASES.values(), ids=MHA_CASES.keys())
-def test_multi_head_attention_matches_keras(case):
+def test_multi_head_attention_matches_keras(case, tf, keras):
     query, value, key, kwargs, call = case_inputs(case)
-    layer, keras_layer = built_pair(query, value, key, **kwargs)
+    layer, keras_layer = built_pair(keras, query, value, key, **kwargs)
     out_shape = layer.compute_output_shape(query.shape, value.shape)
     grad = randn(*out_shape, seed=21)
     out, scores = layer(query, value, key, return_attention_scores=True, **call)
     grads = layer.backward(grad)
-    k_out, k_scores, k_grads, k_named = keras_run(keras_layer, query, value, key, grad, **call)
+    k_out, k_scores, k_grads, k_named = keras_run(tf, keras_layer, query, value, key, grad,
+                                                  **call)
     assert_close(out, k_out, "output")
     assert_close(scores, k_scores, "attention scores")
     # Keras's default path (no scores asked for) gives the same output: no row is fully masked.
@@ -248,11 +252,11 @@ def test_multi_head_attention_backward_matches_finite_differences(case):
         assert err < 1e-6, f"{name}: relative error {err:.2e}"
 
 
-def test_a_fully_masked_row_attends_to_nothing_as_keras_with_scores():
+def test_a_fully_masked_row_attends_to_nothing_as_keras_with_scores(keras):
     query, value = randn(2, 3, 4, seed=1), randn(2, 4, 4, seed=2)
     mask = np.ones((2, 3, 4), bool)
     mask[0, 1] = False  # query 1 of example 0 may attend to no key
-    layer, keras_layer = built_pair(query, value, num_heads=2, key_dim=3)
+    layer, keras_layer = built_pair(keras, query, value, num_heads=2, key_dim=3)
     out, scores = layer(query, value, attention_mask=mask, return_attention_scores=True)
     k_out, k_scores = keras_layer(query, value, attention_mask=mask,
                                   return_attention_scores=True)
@@ -284,9 +288,8 @@ def test_multi_head_attention_names_its_mistakes():
         MultiHeadAttention(2.0, 3, name="a")
     with pytest.raises(ValueError, match=r"key_dim must be an integer >= 1, got 0"):
         MultiHeadAttention(2, 0)
-    with pytest.raises(ValueError, match=r"dropout must be 0.0 \(dropout on the attention "
-                                         r"probabilities is not implemented"):
-        MultiHeadAttention(2, 3, dropout=0.1)
+    with pytest.raises(ValueError, match=r"dropout must be a number in \[0, 1\)"):
+        MultiHeadAttention(2, 3, dropout=1.0)
     with pytest.raises(ValueError, match=r"unknown initializer 'nope' for kernel_initializer"):
         MultiHeadAttention(2, 3, kernel_initializer="nope")
     layer = MultiHeadAttention(2, 3, name="m")
@@ -310,12 +313,13 @@ def test_multi_head_attention_names_its_mistakes():
         layer.backward(randn(2, 3, 5))
 
 
-def test_config_round_trips_with_keras_keys_and_values():
+def test_config_round_trips_with_keras_keys_and_values(keras):
     layer = MultiHeadAttention(2, 3, value_dim=4, output_shape=5, use_bias=False, seed=1,
-                               name="mha", dtype="float64")
+                               dropout=0.25, name="mha", dtype="float64")
     config = layer.get_config()
     theirs = keras.layers.MultiHeadAttention(2, 3, value_dim=4, output_shape=5, use_bias=False,
-                                             seed=1, name="mha", dtype="float64").get_config()
+                                             seed=1, dropout=0.25, name="mha",
+                                             dtype="float64").get_config()
     for key, value in config.items():
         if key.endswith("_initializer"):  # Keras's have settings (a seed); ours take none
             assert value["class_name"] == theirs[key]["class_name"]
@@ -329,3 +333,114 @@ def test_config_round_trips_with_keras_keys_and_values():
     for a, b in zip(layer.get_weights(), twin.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)  # the same seed, the same initial weights
     assert MultiHeadAttention(2, 3).get_config()["value_dim"] == 3  # Keras's too
+
+
+def test_the_layer_scales_by_kerass_float32_scale_and_agrees_to_float64_precision(keras):
+    # 1/√3 is not a float32: Keras multiplies by the nearest float32 even in float64.
+    assert keras_scale(3) == float(np.float32(1 / np.sqrt(3))) != 1 / np.sqrt(3)
+    assert keras_scale(4) == 0.5
+    query, value = randn(2, 5, 6, seed=1), randn(2, 4, 6, seed=2)
+    layer, keras_layer = built_pair(keras, query, value, num_heads=2, key_dim=3)
+    mask = padding_mask(2, 5, 4)
+    for call in ({}, {"attention_mask": mask}, {"use_causal_mask": True}):
+        ours = layer(query, value, **call)
+        fused = keras_layer(query, value, **call).numpy()  # Keras's default, fused path
+        explicit, _ = keras_layer(query, value, return_attention_scores=True, **call)
+        # The exact 1/√3 would leave a relative difference of about 1e-8 here.
+        assert rel_error(ours, fused) < 1e-12 and rel_error(ours, explicit.numpy()) < 1e-12
+
+
+# ------------------------------------------------------------------------------ dropout
+def test_attention_functions_with_a_dropout_mask_naive_fast_and_finite_differences():
+    q, k, v = randn(2, 3, 4, 5, seed=1), randn(2, 3, 6, 5, seed=2), randn(2, 3, 6, 2, seed=3)
+    mask = np.random.default_rng(4).random((2, 1, 4, 6)) > 0.3
+    drop = (np.random.default_rng(5).random((2, 3, 4, 6)) >= 0.5) * 2.0  # rate 0.5
+    out_n, probs_n, cache_n = scaled_dot_product_attention_naive(q, k, v, mask,
+                                                                 dropout_mask=drop)
+    out_f, probs_f, cache_f = scaled_dot_product_attention(q, k, v, mask, dropout_mask=drop)
+    plain, probs, _ = scaled_dot_product_attention(q, k, v, mask)
+    assert rel_error(out_n, out_f) < 1e-12 and rel_error(probs_n, probs_f) < 1e-12
+    np.testing.assert_array_equal(probs_f, probs)   # the weights returned are before dropout
+    assert rel_error(out_f, (probs * drop) @ v) < 1e-12 and rel_error(out_f, plain) > 0.1
+    g = randn(*out_f.shape, seed=6)
+    grads_n, grads_f = attention_backward_naive(g, cache_n), attention_backward(g, cache_f)
+
+    def objective(_=None):
+        return float(np.sum(scaled_dot_product_attention(q, k, v, mask,
+                                                         dropout_mask=drop)[0] * g))
+
+    for name, point, a, b in zip(grads_f._fields, (q, k, v), grads_n, grads_f, strict=True):
+        assert rel_error(a, b) < 1e-12, name
+        err = rel_error(b, numerical_gradient(objective, point))
+        assert err < 1e-6, f"{name}: {err:.2e}"
+
+
+def test_dropout_changes_nothing_outside_training(keras):
+    query, value = randn(2, 4, 6, seed=1), randn(2, 5, 6, seed=2)
+    layer, keras_layer = built_pair(keras, query, value, num_heads=2, key_dim=3, dropout=0.5)
+    plain, _ = built_pair(keras, query, value, num_heads=2, key_dim=3)
+    for training in (False, None):
+        out = layer(query, value, training=training)
+        np.testing.assert_array_equal(out, plain(query, value))
+        assert rel_error(out, keras_layer(query, value, training=training).numpy()) < 1e-12
+    assert layer.cache["attention"].dropout_mask is None
+
+
+def test_dropout_in_training_is_kerass_with_the_same_mask(tf, keras):
+    """Keras's layer, given the mask the from-scratch layer drew, computes the same output and
+    gradients: the mask multiplies the attention weights, after the softmax, before ``P V``."""
+    query, value = randn(3, 4, 6, seed=1), randn(3, 5, 6, seed=2)
+    layer, keras_layer = built_pair(keras, query, value, num_heads=2, key_dim=3, dropout=0.4)
+    layer._rng = np.random.default_rng(7)
+    grad = randn(3, 4, 6, seed=8)
+    out, scores = layer(query, value, return_attention_scores=True, training=True)
+    grads = layer.backward(grad)
+    drop = layer.cache["attention"].dropout_mask
+    assert drop.shape == (3, 2, 4, 5) and set(np.unique(drop)) == {0.0, 1 / 0.6}
+    assert 0.2 < (drop == 0).mean() < 0.6
+    keras_layer._dropout_layer = lambda x, training=None: x * drop  # Keras's, with our mask
+    k_out, k_scores, k_grads, k_named = keras_run(tf, keras_layer, query, value, None, grad,
+                                                  training=True)
+    assert rel_error(out, k_out) < 1e-12 and rel_error(scores, k_scores) < 1e-12
+    assert_close(grads.grad_query, k_grads[0], "dJ/dquery")
+    assert_close(grads.grad_value, k_grads[1], "dJ/dvalue")
+    for name, g in k_named.items():
+        if name != "key/bias":
+            assert_close(layer.grads[name], g, f"dJ/d{name}")
+
+
+def test_dropout_backward_matches_finite_differences_with_a_fixed_mask():
+    query, value = randn(2, 4, 5, seed=1), randn(2, 3, 5, seed=2)
+    layer = MultiHeadAttention(2, 3, dropout=0.3, seed=0)
+    call = {"use_causal_mask": True, "training": True}
+    grad = randn(2, 4, 5, seed=3)
+
+    def run():
+        layer._rng = np.random.default_rng(11)  # the same mask at every call
+        return layer(query, value, **call)
+
+    first, second = run(), run()
+    np.testing.assert_array_equal(first, second)
+    grads = layer.backward(grad)
+    assert (layer.cache["attention"].dropout_mask == 0).any()
+    analytic = {name: g.copy() for name, g in layer.grads.items()}
+
+    def objective(_=None):
+        return float(np.sum(run() * grad))
+
+    points = {"query": (query, grads.grad_query), "value": (value, grads.grad_value),
+              **{name: (layer.params[name], analytic[name]) for name in layer.params
+                 if name != "key/bias"}}
+    for name, (point, g) in points.items():
+        err = rel_error(g, numerical_gradient(objective, point))
+        assert err < 1e-6, f"{name}: relative error {err:.2e}"
+
+
+def test_a_seeded_layer_repeats_its_dropout_masks_and_masks_change_between_calls():
+    x = randn(2, 4, 5)
+    a, b = (MultiHeadAttention(2, 3, dropout=0.5, seed=3) for _ in range(2))
+    outs_a = [a(x, x, training=True) for _ in range(2)]
+    outs_b = [b(x, x, training=True) for _ in range(2)]
+    np.testing.assert_array_equal(outs_a[0], outs_b[0])
+    np.testing.assert_array_equal(outs_a[1], outs_b[1])
+    assert not np.array_equal(outs_a[0], outs_a[1])

@@ -46,6 +46,7 @@ from dlcourse.scratch import (
     Sequential,
     SimpleRNN,
     SparseCategoricalCrossentropy,
+    TransformerBlock,
     initializers,
     losses,
     models,
@@ -83,6 +84,7 @@ VALID_LAYER_ARGS = {
     LayerNormalization: {},
     MultiHeadAttention: dict(num_heads=2, key_dim=3),
     PositionEmbedding: dict(sequence_length=6),
+    TransformerBlock: dict(intermediate_dim=4, num_heads=2),
 }
 
 SIZES = [0, -1, 2.5, True, "3", None, NAN]
@@ -106,7 +108,8 @@ BAD_ARGS = {
     "kernel_regularizer": ["l3", 0.01, -1], "recurrent_regularizer": ["l3", 0.01, -1],
     "bias_regularizer": ["l3", 0.01, -1],
     "input_dim": SIZES, "output_dim": SIZES,
-    "num_heads": SIZES, "key_dim": SIZES, "sequence_length": SIZES,
+    "num_heads": SIZES, "key_dim": SIZES, "sequence_length": SIZES, "intermediate_dim": SIZES,
+    "layer_norm_epsilon": POSITIVE, "use_causal_mask": FLAGS,
     "value_dim": [0, -1, 2.5, True, "3", NAN],                  # None: key_dim
     "output_shape": [0, -1, 2.5, True, "3", (), (2, 0)],         # None: the query's features
     "dropout": HALF_OPEN,                                        # a rate in [0, 1)
@@ -283,7 +286,8 @@ def test_initializers_check_their_generator_and_shape(fname):
 # ----------------------------------------------------------------------- automatic names
 #: Layers with no class in keras.layers, and the name their Keras counterpart gives
 #: (keras_hub's PositionEmbedding, which this one adds to its input).
-NO_KERAS_LAYER = {PositionEmbedding: "position_embedding"}
+NO_KERAS_LAYER = {PositionEmbedding: "position_embedding",
+                  TransformerBlock: "transformer_block"}
 
 
 def test_automatic_names_are_keras_names(keras):
@@ -681,3 +685,35 @@ def test_other_entry_points_name_the_argument(call, words):
     with pytest.raises((TypeError, ValueError)) as err:
         call()
     assert words in str(err.value)
+
+
+# ------------------------------------------------------------------ regularizers, one place
+def regularized_layers():
+    """Every layer type with a ``*_regularizer`` argument, and those arguments."""
+    from dlcourse.scratch import layer_types
+
+    return [(kind, key) for kind, cls in layer_types().items() for key in cls.config_keys()
+            if key.endswith("_regularizer")]
+
+
+@pytest.mark.parametrize(("kind", "argument"), regularized_layers())
+def test_a_regularizer_attribute_is_the_penalty_the_model_adds(kind, argument):
+    from dlcourse.scratch import layer_types
+    from dlcourse.scratch.registry import regularized_weight
+    from dlcourse.scratch.regularizers import L2
+
+    cls = layer_types()[kind]
+    weight = regularized_weight(argument)
+    layer = cls(**{**VALID_LAYER_ARGS[cls], argument: "l2"})
+    assert layer.regularizers == {weight: getattr(layer, argument)}
+    # Switching it off removes the penalty; the config says so too.
+    setattr(layer, argument, None)
+    assert layer.regularizers == {} and layer.get_config()[argument] is None
+    penalty = L2(0.5)
+    setattr(layer, argument, penalty)
+    assert layer.regularizers == {weight: penalty}
+    # A bad value is refused by name and changes nothing.
+    with pytest.raises(ValueError, match=rf"{kind} '{layer.name}': unknown regularizer 'l3' "
+                                         rf"for {argument}"):
+        setattr(layer, argument, "l3")
+    assert layer.regularizers == {weight: penalty}

@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 import pytest
+import test_check_attention
 
 from dlcourse import check
 from dlcourse.check.catalogue import CATALOGUE
@@ -593,6 +594,7 @@ def test_every_diagnosis_the_module_claims_is_tested():
                for entry in spec.catalogue()}
     claimed |= set(check.GENERIC_MISTAKES)
     tested = {m[2] for m in MISTAKES} | {"raised", "int_pairs", "timeout"}  # tested below
+    tested |= {key for _, key, _ in test_check_attention.MISTAKES}
     assert claimed - tested == set()
 
 

@@ -342,3 +342,4 @@ def test_dense_set_weights_checks_count_and_shapes():
     with pytest.raises(ValueError, match=r"Dense 'nb': expected 1 weight arrays \(kernel\), "
                                          r"got 2"):
         no_bias.set_weights([kernel, bias])
+

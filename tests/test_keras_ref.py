@@ -193,6 +193,7 @@ KERAS_PROBES = {  # kind: (required arguments, input shape of one example)
     "BatchNormalization": ({}, (6,)),
     "LSTM": ({"units": 4}, (5, 3)),
     "GRU": ({"units": 4}, (5, 3)),
+    "TransformerBlock": ({"intermediate_dim": 8, "num_heads": 2}, (5, 4)),
     "Embedding": ({"input_dim": 10, "output_dim": 4}, (5,)),
     "LayerNormalization": ({}, (5, 6)),
 }
@@ -233,7 +234,7 @@ NON_DEFAULT = {
 
 
 def keras_settings(kind):
-    cls = getattr(keras.layers, kind)
+    cls = keras_ref._keras_class(kind)
     config = cls(**KERAS_PROBES[kind][0]).get_config()
     arguments = [name for name, p in inspect.signature(cls.__init__).parameters.items()
                  if name != "self" and p.kind is not p.VAR_KEYWORD]
@@ -250,7 +251,7 @@ def probe_model(kind, **settings):
     required, shape = KERAS_PROBES[kind]
     if settings.get("quantization_config") == "int8":
         settings["quantization_config"] = keras.quantizers.Int8QuantizationConfig()
-    layer = getattr(keras.layers, kind)(**required, **settings, name="probe")
+    layer = keras_ref._keras_class(kind)(**required, **settings, name="probe")
     batch = keras.Input(batch_shape=(2, *shape)) if settings.get("stateful") else \
         keras.Input(shape)
     return keras.Sequential([batch, layer])

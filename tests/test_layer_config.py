@@ -88,10 +88,17 @@ CASES = {
         ({"num_heads": 2, "key_dim": 3}, (5, 4)),
         ({"num_heads": 1, "key_dim": 2, "value_dim": 3, "output_shape": 6, "use_bias": False,
           "seed": 1, "dtype": "float64"}, (3, 4)),
+        ({"num_heads": 2, "key_dim": 2, "dropout": 0.25, "seed": 3}, (4, 4)),
     ],
     "PositionEmbedding": [
         ({"sequence_length": 6}, (6, 3)),
         ({"sequence_length": 8, "seed": 2, "dtype": "float64"}, (5, 2)),
+    ],
+    "TransformerBlock": [
+        ({"intermediate_dim": 8, "num_heads": 2}, (5, 4)),
+        ({"intermediate_dim": 6, "num_heads": 1, "activation": "tanh",
+          "layer_norm_epsilon": 1e-3, "use_causal_mask": True, "seed": 2, "dtype": "float64"},
+         (3, 4)),
     ],
 }
 
@@ -103,6 +110,9 @@ NO_KERAS_LAYER = {
     "PositionEmbedding": "keras_hub's PositionEmbedding returns the table alone; this layer's "
                          "twin is an Embedding of the positions added to the input "
                          "(tests/test_positional.py)",
+    "TransformerBlock": "keras.layers has no transformer block; its twin, "
+                        "dlcourse.keras_ref.TransformerBlock, is made of Keras's own layers "
+                        "(tests/test_transformer.py)",
 }
 
 #: The one key of a from-scratch config that is not Keras's for that layer: the seed of the
@@ -185,7 +195,7 @@ def test_a_new_layer_registers_where_it_is_defined():
         assert Scale(3.0, name="s").get_config() == {"name": "s", "dtype": None, "factor": 3.0}
         assert Scale.from_config({"factor": 0.5}).factor == 0.5
     finally:
-        scratch.base._layer_types.pop("Scale")
+        scratch.registry._layer_types.pop("Scale")
 
 
 # ------------------------------------------------------------------------------ round trips

@@ -9,7 +9,6 @@ import pytest
 from tfcompare import assert_close, keras_forward_backward
 
 from dlcourse.gradcheck import check_layer
-from dlcourse.keras_ref import keras
 from dlcourse.scratch.normalization import LayerNormalization
 
 
@@ -33,7 +32,7 @@ def _kwargs(case):
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
-def test_layer_normalization_matches_keras(case):
+def test_layer_normalization_matches_keras(case, keras):
     x = randn(*case["shape"], seed=1, scale=2.0) + 0.5
     layer = LayerNormalization(**_kwargs(case))
     kwargs = _kwargs(case)
@@ -89,8 +88,7 @@ def test_layer_normalization_names_its_mistakes():
     assert LayerNormalization(axis=(1, 2)).get_config()["axis"] == [1, 2]  # Keras's format
 
 
-def test_layer_normalization_config_round_trips_with_keras_keys():
-    from dlcourse.keras_ref import keras
+def test_layer_normalization_config_round_trips_with_keras_keys(keras):
 
     layer = LayerNormalization(axis=[1, 2], epsilon=0.01, center=False, name="ln", dtype="float64")
     config = layer.get_config()

@@ -9,7 +9,6 @@ import pytest
 from tfcompare import assert_close
 
 from dlcourse.gradcheck import check_layer
-from dlcourse.keras_ref import keras, tf
 from dlcourse.scratch.positional import PositionEmbedding, sinusoidal_encoding
 
 
@@ -30,6 +29,19 @@ def test_sinusoidal_encoding_is_the_formula_entry_by_entry(length, depth, wavele
             assert abs(pe[p, j] - expected) < 1e-12, (p, j)
 
 
+def test_a_shift_of_positions_is_a_rotation_of_each_feature_pair():
+    # The reason for sines and cosines: PE[p + k] is PE[p] with each pair (sin, cos) rotated by
+    # an angle that depends on k alone, so "k positions later" is a linear map a layer can learn.
+    depth, k = 8, 3
+    pe = sinusoidal_encoding(20, depth)
+    omega = 1 / 10000.0 ** (2 * np.arange(depth // 2) / depth)
+    for p in range(20 - k):
+        sin, cos = pe[p, ::2], pe[p, 1::2]
+        c, s = np.cos(omega * k), np.sin(omega * k)
+        np.testing.assert_allclose(pe[p + k, ::2], sin * c + cos * s, atol=1e-12)
+        np.testing.assert_allclose(pe[p + k, 1::2], cos * c - sin * s, atol=1e-12)
+
+
 def test_sinusoidal_encoding_rows_differ_and_names_mistakes():
     pe = sinusoidal_encoding(64, 16)
     np.testing.assert_array_equal(pe[0, ::2], 0.0)  # sin 0
@@ -47,7 +59,8 @@ def test_sinusoidal_encoding_rows_differ_and_names_mistakes():
 
 @pytest.mark.parametrize(("sequence_length", "shape"),
                          [(6, (3, 6, 4)), (10, (2, 7, 3)), (1, (1, 1, 2))])
-def test_position_embedding_matches_keras_embedding_of_positions(sequence_length, shape):
+def test_position_embedding_matches_keras_embedding_of_positions(sequence_length, shape, tf,
+                                                                  keras):
     x = randn(*shape, seed=1)
     layer = PositionEmbedding(sequence_length, seed=0)
     layer(x)

@@ -14,10 +14,7 @@ import sys
 
 import pytest
 
-pytestmark = pytest.mark.tensorflow
-pytest.importorskip("tensorflow", reason="needs TensorFlow: pip install -r requirements.txt")
-
-from dlcourse.keras_ref import _quiet_native_log  # noqa: E402
+from dlcourse.native_log import quiet_native_log
 
 FIRST_OPS = """
 import numpy as np
@@ -30,6 +27,7 @@ print(float(model.predict(x, verbose=0)[0, 0]) == float(model(x)[0, 0]))
 """
 
 
+@pytest.mark.tensorflow
 @pytest.mark.parametrize("onednn", ["0", "1", None])
 def test_keras_ref_writes_nothing_to_stderr(onednn):
     env = {k: v for k, v in os.environ.items()
@@ -43,6 +41,7 @@ def test_keras_ref_writes_nothing_to_stderr(onednn):
     assert result.stderr == "", f"written to stderr:\n{result.stderr}"
 
 
+@pytest.mark.tensorflow
 def test_onednn_message_is_really_written_without_the_filter():
     # The test above could pass because TensorFlow stopped logging: prove the noise is there.
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
@@ -70,4 +69,4 @@ OTHER = "Traceback (most recent call last): something real\n"
 ])
 def test_log_lines_below_the_level_are_dropped_and_nothing_else(level, kept):
     text = BANNER + INFO + CONTINUED + WARNING + ERROR + FATAL + OTHER
-    assert _quiet_native_log(text, level) == kept
+    assert quiet_native_log(text, level) == kept

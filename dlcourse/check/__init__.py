@@ -34,14 +34,17 @@ row-vector form of the recurrent step, ``h_t = tanh(x_t @ kernel + h_prev @ recu
 bias)``, which is the chapter's ``h_t = tanh(W_hh h_{t−1} + W_xh x_t + b_h)`` with
 ``W_xh = kernel.T`` and ``W_hh = recurrent_kernel.T``. The LSTM and GRU weights hold their
 gates side by side in Keras's order: i, f, c, o for the LSTM, z, r, h for the GRU (whose bias,
-as in Keras's default ``reset_after=True``, has two rows).
+as in Keras's default ``reset_after=True``, has two rows). An attention mask is True where a
+query may attend to a key, as Keras's ``attention_mask``.
 """
 
 # The package mirrors dlcourse.scratch: engine.py runs a learner's function, compares and
 # reports; catalogue.py says what a known mistake is and holds the generic ones; each topic
-# module (activations, core, losses, optimizers, conv, pooling, recurrent, lstm, gru) holds its
-# checkers and their catalogues of mistakes, from which their docstrings are completed.
+# module (activations, core, losses, optimizers, conv, pooling, recurrent, lstm, gru,
+# attention) holds its checkers and their catalogues of mistakes, from which their docstrings
+# are completed.
 from dlcourse.check.activations import activation, activation_derivative, softmax
+from dlcourse.check.attention import scaled_dot_product_attention
 from dlcourse.check.catalogue import GENERIC_MISTAKES as GENERIC_MISTAKES
 from dlcourse.check.catalogue import generic_section
 from dlcourse.check.conv import conv2d
@@ -58,8 +61,8 @@ from dlcourse.check.recurrent import rnn_forward, rnn_step
 __all__ = [
     "CheckFailed", "CheckResult", "activation", "activation_derivative", "conv2d",
     "cross_entropy", "dense_backward", "dense_forward", "gradient_descent_step", "gru_step",
-    "lstm_step", "maxpool2d", "rnn_forward", "rnn_step", "softmax",
-    "softmax_cross_entropy_backward",
+    "lstm_step", "maxpool2d", "rnn_forward", "rnn_step", "scaled_dot_product_attention",
+    "softmax", "softmax_cross_entropy_backward",
 ]
 
 #: Seconds the learner's function may run on one test case before the check stops it and fails

@@ -298,3 +298,23 @@ def _activation_cost(config: dict, shape: tuple, owner: str) -> _Cost:
 @_formula("Dropout")
 def _dropout_cost(config: dict, shape: tuple, owner: str) -> _Cost:
     return _all_trainable(shape, 0, 0)
+
+
+@_formula("TransformerBlock")
+def _transformer_block_cost(config: dict, shape: tuple, owner: str) -> _Cost:
+    _rank(shape, 2, "(time, features)", owner)
+    t, d = shape
+    n = check_int(config["num_heads"], "num_heads", owner, minimum=1)
+    f = check_int(config["intermediate_dim"], "intermediate_dim", owner, minimum=1)
+    if d < n:
+        raise ValueError(f"{owner}: {d} features cannot make {n} heads of d // num_heads "
+                         "features each")
+    parts = (_FORMULAS["LayerNormalization"]({}, shape, owner),
+             _FORMULAS["MultiHeadAttention"]({"num_heads": n, "key_dim": d // n}, shape, owner),
+             _FORMULAS["LayerNormalization"]({}, shape, owner),
+             _FORMULAS["Dense"]({"units": f, "activation": config.get("activation")}, shape,
+                                owner),
+             _FORMULAS["Dense"]({"units": d}, (t, f), owner))
+    # The two residual sums add one operation per element each.
+    return _all_trainable(shape, sum(p.params for p in parts),
+                          sum(p.flops for p in parts) + 2 * t * d)

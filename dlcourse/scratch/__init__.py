@@ -14,14 +14,7 @@ from dlcourse.scratch import (
     optimizers,
     regularizers,
 )
-from dlcourse.scratch.attention import (
-    MultiHeadAttention,
-    attention_backward,
-    attention_backward_naive,
-    causal_mask,
-    scaled_dot_product_attention,
-    scaled_dot_product_attention_naive,
-)
+from dlcourse.scratch.attention import MultiHeadAttention
 from dlcourse.scratch.base import Layer, get_rng, layer_types, register_layer, set_random_seed
 from dlcourse.scratch.conv import Conv2D
 from dlcourse.scratch.core import Activation, Dense, Dropout, Flatten
@@ -40,14 +33,23 @@ from dlcourse.scratch.pooling import MaxPooling2D
 from dlcourse.scratch.positional import PositionEmbedding, sinusoidal_encoding
 from dlcourse.scratch.recurrent import SimpleRNN
 from dlcourse.scratch.regularizers import L1, L1L2, L2
+from dlcourse.scratch.scaled_dot_product import (
+    attention_backward,
+    attention_backward_naive,
+    causal_mask,
+    scaled_dot_product_attention,
+    scaled_dot_product_attention_naive,
+)
 from dlcourse.scratch.sequential import History, Input, Sequential, TrainingDivergedError
+from dlcourse.scratch.transformer import TransformerBlock
 
 __all__ = [
     "GRU", "L1", "L1L2", "L2", "LSTM", "SGD", "Activation", "Adam", "BatchNormalization",
     "BinaryCrossentropy", "CategoricalCrossentropy", "Conv2D", "Dense", "Dropout", "Embedding",
     "Flatten", "History", "Input", "Layer", "LayerNormalization", "MaxPooling2D",
     "MeanSquaredError", "MultiHeadAttention", "PositionEmbedding", "RMSprop", "Sequential",
-    "SimpleRNN", "SparseCategoricalCrossentropy", "TrainingDivergedError", "activations",
+    "SimpleRNN", "SparseCategoricalCrossentropy", "TrainingDivergedError", "TransformerBlock",
+    "activations",
     "attention_backward", "attention_backward_naive", "causal_mask", "get_rng", "initializers",
     "layer_types", "losses", "models", "optimizers", "register_layer", "regularizers",
     "scaled_dot_product_attention", "scaled_dot_product_attention_naive", "set_random_seed",

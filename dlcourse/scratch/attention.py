@@ -1,42 +1,8 @@
-r"""Scaled dot-product attention and Keras's ``MultiHeadAttention``, forward and backward.
+r"""Keras's ``MultiHeadAttention`` from scratch: its projections and heads, forward and backward.
 
-For queries :math:`Q` ``(T, d_k)``, keys :math:`K` ``(S, d_k)`` and values :math:`V` ``(S, d_v)``,
-
-.. math::
-
-    A = \frac{Q K^\top}{\sqrt{d_k}}, \qquad
-    P = \operatorname{softmax}_{\text{rows}}(\tilde A), \qquad
-    O = P V,
-
-where :math:`\tilde A_{ts} = A_{ts}` where the boolean mask :math:`M_{ts}` is True (query ``t``
-may attend to key ``s``) and :math:`-10^9` where it is False. That is exactly what Keras does
-(``keras.layers.Softmax`` with a mask, used by ``MultiHeadAttention``): it *replaces* a masked
-score by ``-1e9`` (it adds nothing), so ``exp`` makes its probability 0, and then sets the
-probabilities of masked positions to 0, so that a row with every key masked attends to nothing
-(its output is 0, not the mean of the values that a softmax of equal scores would give).
-
-Backward, with :math:`G = \partial J / \partial O`, the chain rule through the three steps:
-
-.. math::
-
-    \frac{\partial J}{\partial V} = P^\top G, \qquad
-    \frac{\partial J}{\partial P} = G V^\top, \qquad
-    \frac{\partial J}{\partial A_{ts}} = P_{ts}\Big(\frac{\partial J}{\partial P_{ts}}
-        - \sum_j \frac{\partial J}{\partial P_{tj}} P_{tj}\Big) \quad (0 \text{ where masked}),
-
-    \frac{\partial J}{\partial Q} = \frac{1}{\sqrt{d_k}} \frac{\partial J}{\partial A} K,
-    \qquad \frac{\partial J}{\partial K}
-        = \frac{1}{\sqrt{d_k}} \Big(\frac{\partial J}{\partial A}\Big)^\top Q.
-
-The third line is the softmax's Jacobian-vector product: :math:`\partial P_{tj} / \partial A_{ts}
-= P_{tj}(\delta_{js} - P_{ts})`, one row at a time.
-
-Each operation comes twice with identical signatures, as elsewhere in :mod:`dlcourse.scratch`:
-``*_naive`` loops over the leading (batch, head) indices and the query positions and reads like
-the equations; the fast version is a few batched matrix products. The forward returns an
-:class:`AttentionCache` that the backward takes, so the backward recomputes nothing. The layer
-:class:`MultiHeadAttention` projects its inputs once per head, attends (all heads at once) and
-projects the heads' outputs back.
+The formula each head computes, softmax(Q Kᵀ/√d_k + mask) V, and its backward are the functions
+of :mod:`dlcourse.scratch.scaled_dot_product`, imported here too (this module's names for them
+are kept for the code that imports them from here).
 """
 
 from __future__ import annotations
@@ -54,221 +20,33 @@ from dlcourse.scratch.base import (
     get_rng,
     register_layer,
 )
+from dlcourse.scratch.scaled_dot_product import (
+    MASK_VALUE,
+    AttentionCache,
+    AttentionGradients,
+    attention_backward,
+    attention_backward_naive,
+    causal_mask,
+    scaled_dot_product_attention,
+    scaled_dot_product_attention_naive,
+)
 from dlcourse.validation import check_array, check_bool, check_int, check_number
 
 __all__ = ["MASK_VALUE", "AttentionCache", "AttentionGradients", "MultiHeadAttention",
            "MultiHeadAttentionGradients", "attention_backward", "attention_backward_naive",
-           "causal_mask", "scaled_dot_product_attention", "scaled_dot_product_attention_naive"]
-
-#: What a masked score becomes before the softmax: Keras's ``Softmax`` value outside float16.
-MASK_VALUE = -1e9
+           "causal_mask", "keras_scale", "scaled_dot_product_attention",
+           "scaled_dot_product_attention_naive"]
 
 
-class AttentionCache(NamedTuple):
-    """What :func:`attention_backward` needs from the forward pass, by name.
+def keras_scale(key_dim: int) -> float:
+    """``1/√key_dim`` rounded to float32, the factor Keras's ``MultiHeadAttention`` applies.
 
-    ``query`` (..., T, d_k), ``key`` (..., S, d_k), ``value`` (..., S, d_v); ``probs``
-    (..., T, S) the attention weights :math:`P` (0 where masked); ``mask`` a boolean array
-    broadcastable to (..., T, S), or None; ``scale`` :math:`1/\\sqrt{d_k}`.
+    Keras keeps the scale as a Python float and TensorFlow turns a Python float into a float32
+    tensor before casting it to the scores' dtype: even in float64 the scores are multiplied by
+    the float32 nearest to 1/√d_k (a relative difference up to 3e-8). The layer uses the same
+    number, so that it agrees with Keras's to float64 precision, not merely to 1e-8.
     """
-
-    query: np.ndarray
-    key: np.ndarray
-    value: np.ndarray
-    probs: np.ndarray
-    mask: np.ndarray | None
-    scale: float
-
-
-class AttentionGradients(NamedTuple):
-    """``dJ/dQ`` (..., T, d_k), ``dJ/dK`` (..., S, d_k) and ``dJ/dV`` (..., S, d_v)."""
-
-    grad_query: np.ndarray
-    grad_key: np.ndarray
-    grad_value: np.ndarray
-
-
-def causal_mask(query_length: int, key_length: int | None = None) -> np.ndarray:
-    """The boolean ``(T, S)`` mask that lets query ``t`` attend to keys ``s <= t`` only.
-
-    Keras's ``use_causal_mask=True``: the lower triangle, aligned at the first position even
-    when ``S != T`` (``key_length`` defaults to ``query_length``).
-    """
-    t = check_int(query_length, "query_length", "causal_mask()", minimum=1)
-    s = t if key_length is None else check_int(key_length, "key_length", "causal_mask()",
-                                               minimum=1)
-    return np.arange(s)[None, :] <= np.arange(t)[:, None]
-
-
-def _check_args(where: str, query, key, value, mask):
-    query = check_array(query, "query", where, kind="float")
-    key = check_array(key, "key", where, kind="float")
-    value = check_array(value, "value", where, kind="float")
-    if query.ndim < 2 or key.ndim != query.ndim or value.ndim != query.ndim:
-        raise ValueError(f"{where}: expected query (..., T, d_k), key (..., S, d_k) and value "
-                         f"(..., S, d_v) of the same rank >= 2, got shapes {query.shape}, "
-                         f"{key.shape} and {value.shape}")
-    if key.shape[-1] != query.shape[-1] or value.shape[-2] != key.shape[-2]:
-        raise ValueError(f"{where}: key must have the query's depth d_k and value the key's "
-                         f"length S, got query {query.shape}, key {key.shape}, value "
-                         f"{value.shape}")
-    lead = np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
-    scores_shape = (*lead, query.shape[-2], key.shape[-2])
-    if mask is not None:
-        mask = np.asarray(mask)
-        if mask.dtype != np.bool_:
-            raise TypeError(f"{where}: mask must be a boolean array (True: attend), got dtype "
-                            f"{mask.dtype}")
-        try:
-            np.broadcast_shapes(mask.shape, scores_shape)
-        except ValueError:
-            raise ValueError(f"{where}: mask of shape {mask.shape} does not broadcast to the "
-                             f"scores' shape {scores_shape} (..., T, S)") from None
-    return query, key, value, mask
-
-
-# ------------------------------------------------------------------------------ forward
-def scaled_dot_product_attention_naive(query, key, value, mask=None):
-    r"""``softmax(Q Kᵀ / √d_k, masked) V``, one query position at a time (for reading).
-
-    Parameters
-    ----------
-    query : ndarray, shape (..., T, d_k)
-        The leading axes (batch, heads) are looped over; they broadcast between the three.
-    key : ndarray, shape (..., S, d_k)
-    value : ndarray, shape (..., S, d_v)
-    mask : bool ndarray broadcastable to (..., T, S), optional
-        True where query ``t`` may attend to key ``s``.
-
-    Returns
-    -------
-    output : ndarray, shape (..., T, d_v)
-    probs : ndarray, shape (..., T, S)
-        The attention weights, each row summing to 1 (to 0 if fully masked): what Keras returns
-        with ``return_attention_scores=True``.
-    cache : AttentionCache
-        For :func:`attention_backward_naive` or :func:`attention_backward`.
-    """
-    query, key, value, mask = _check_args("scaled_dot_product_attention_naive()", query, key,
-                                          value, mask)
-    lead = np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
-    T, d_k = query.shape[-2:]
-    S, d_v = value.shape[-2:]
-    scale = 1.0 / math.sqrt(d_k)  # a Python float: keeps float32 inputs in float32
-    q, k, v = (np.broadcast_to(a, (*lead, *a.shape[-2:])) for a in (query, key, value))
-    m = None if mask is None else np.broadcast_to(mask, (*lead, T, S))
-    dtype = np.result_type(query, key, value)
-    out = np.zeros((*lead, T, d_v), dtype=dtype)
-    probs = np.zeros((*lead, T, S), dtype=dtype)
-    for i in np.ndindex(*lead):
-        for t in range(T):
-            scores = np.array([q[i][t] @ k[i][s] * scale for s in range(S)])  # A_t = q_t·k_s/√d_k
-            if m is not None:
-                scores = np.where(m[i][t], scores, MASK_VALUE)
-            e = np.exp(scores - scores.max())
-            p = e / e.sum()
-            if m is not None:
-                p = np.where(m[i][t], p, 0.0)  # a fully masked row attends to nothing
-            probs[i][t] = p
-            out[i][t] = sum(p[s] * v[i][s] for s in range(S))  # O_t = Σ_s P_ts v_s
-    return out, probs, AttentionCache(query, key, value, probs, mask, scale)
-
-
-def scaled_dot_product_attention(query, key, value, mask=None):
-    """``softmax(Q Kᵀ / √d_k, masked) V`` with batched matrix products (the layer's version).
-
-    Same parameters, results and formula as :func:`scaled_dot_product_attention_naive`.
-    """
-    query, key, value, mask = _check_args("scaled_dot_product_attention()", query, key, value,
-                                          mask)
-    scale = 1.0 / math.sqrt(query.shape[-1])  # a Python float: keeps float32 in float32
-    scores = (query * scale) @ np.swapaxes(key, -1, -2)  # scaled first, as Keras does
-    if mask is not None:
-        scores = np.where(mask, scores, MASK_VALUE)
-    e = np.exp(scores - scores.max(axis=-1, keepdims=True))
-    probs = e / e.sum(axis=-1, keepdims=True)
-    if mask is not None:
-        probs = np.where(mask, probs, 0.0)
-    return probs @ value, probs, AttentionCache(query, key, value, probs, mask, scale)
-
-
-# ------------------------------------------------------------------------------ backward
-def _check_backward(where: str, grad_output, cache: AttentionCache) -> np.ndarray:
-    if not isinstance(cache, AttentionCache):
-        raise TypeError(f"{where}: expected the AttentionCache that the forward pass returned, "
-                        f"got {type(cache).__name__}")
-    grad_output = check_array(grad_output, "grad_output", where, kind="float")
-    expected = (*cache.probs.shape[:-1], cache.value.shape[-1])
-    if grad_output.shape != expected:
-        raise ValueError(f"{where}: expected grad_output of the output's shape {expected}, got "
-                         f"shape {grad_output.shape}")
-    return grad_output
-
-
-def _unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
-    """``grad`` summed over the leading axes that broadcasting added or stretched to ``shape``."""
-    extra = grad.ndim - len(shape)
-    grad = grad.sum(axis=tuple(range(extra))) if extra else grad
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    return grad.sum(axis=axes, keepdims=True) if axes else grad
-
-
-def attention_backward_naive(grad_output, cache: AttentionCache) -> AttentionGradients:
-    r"""``dJ/dQ``, ``dJ/dK``, ``dJ/dV`` one query row at a time, the module's formulas in order.
-
-    Parameters
-    ----------
-    grad_output : ndarray, shape (..., T, d_v)
-        ``dJ/dO``.
-    cache : AttentionCache
-        From either forward function.
-
-    Returns
-    -------
-    AttentionGradients
-        With the shapes of ``query``, ``key`` and ``value`` as given to the forward pass.
-    """
-    g = _check_backward("attention_backward_naive()", grad_output, cache)
-    q, k, v, p, mask, scale = cache
-    lead = p.shape[:-2]
-    T, S = p.shape[-2:]
-    q_b, k_b, v_b = (np.broadcast_to(a, (*lead, *a.shape[-2:])) for a in (q, k, v))
-    m = None if mask is None else np.broadcast_to(mask, p.shape)
-    dq = np.zeros(q_b.shape, dtype=g.dtype)
-    dk = np.zeros(k_b.shape, dtype=g.dtype)
-    dv = np.zeros(v_b.shape, dtype=g.dtype)
-    for i in np.ndindex(*lead):
-        for t in range(T):
-            row = p[i][t]
-            for s in range(S):
-                dv[i][s] += row[s] * g[i][t]                         # dV = Pᵀ G
-            dp = np.array([g[i][t] @ v_b[i][s] for s in range(S)])  # dP_t = G_t Vᵀ
-            if m is not None:
-                dp = np.where(m[i][t], dp, 0.0)  # the masked P were set to 0, not computed
-            da = row * (dp - np.sum(dp * row))   # the softmax's Jacobian-vector product
-            for s in range(S):
-                dq[i][t] += scale * da[s] * k_b[i][s]                # dQ = dA K / √d_k
-                dk[i][s] += scale * da[s] * q_b[i][t]                # dK = dAᵀ Q / √d_k
-    return AttentionGradients(_unbroadcast(dq, q.shape), _unbroadcast(dk, k.shape),
-                              _unbroadcast(dv, v.shape))
-
-
-def attention_backward(grad_output, cache: AttentionCache) -> AttentionGradients:
-    """``dJ/dQ``, ``dJ/dK``, ``dJ/dV`` with batched matrix products (the layer's version).
-
-    Same parameters, results and formulas as :func:`attention_backward_naive`.
-    """
-    g = _check_backward("attention_backward()", grad_output, cache)
-    q, k, v, p, mask, scale = cache
-    dv = np.swapaxes(p, -1, -2) @ g
-    dp = g @ np.swapaxes(v, -1, -2)
-    if mask is not None:
-        dp = np.where(mask, dp, 0.0)
-    da = p * (dp - np.sum(dp * p, axis=-1, keepdims=True))
-    dq = scale * (da @ k)
-    dk = scale * (np.swapaxes(da, -1, -2) @ q)
-    return AttentionGradients(_unbroadcast(dq, q.shape), _unbroadcast(dk, k.shape),
-                              _unbroadcast(dv, v.shape))
+    return float(np.float32(1.0 / np.sqrt(key_dim)))
 
 
 # ------------------------------------------------------------------------------ the layer
@@ -298,8 +76,9 @@ class MultiHeadAttention(Layer):
         Size of each head's queries and keys, :math:`d_k`.
     value_dim : int >= 1, optional
         Size of each head's values; ``key_dim`` by default (kept as such, as in Keras's config).
-    dropout : float
-        Dropout on the attention probabilities; only 0.0 is supported here.
+    dropout : float in [0, 1)
+        In training, the rate at which attention weights are dropped (set to 0, the others
+        scaled by ``1/(1 - dropout)``) before they average the values, as Keras does.
     use_bias : bool
         Whether the four projections have biases.
     output_shape : int or tuple of int, optional
@@ -307,7 +86,7 @@ class MultiHeadAttention(Layer):
     kernel_initializer, bias_initializer : str or callable
         Keras names (``"glorot_uniform"``, ``"zeros"``) of the projections' initial values.
     seed : int, optional
-        Seed of the initial weights.
+        Seed of the initial weights and of the dropout masks.
     name, dtype
         As for every layer.
 
@@ -329,6 +108,11 @@ class MultiHeadAttention(Layer):
     are combined with a logical and. Backward runs the same steps in reverse: each projection
     is a matrix product (``dW = Xᵀ dZ``, ``dX = dZ Wᵀ``, ``db = Σ dZ``) around
     :func:`attention_backward`.
+
+    The scores are scaled by :func:`keras_scale` (``1/√d_k`` rounded to float32), Keras's
+    number. With ``dropout`` and ``training=True`` each call draws a new mask :math:`D` of the
+    scores' shape and the heads compute :math:`(P \odot D) V_n` (the scores returned are
+    :math:`P`, before dropout, as Keras's); backward uses the same :math:`D`.
 
     The key's bias gets a zero gradient: it adds :math:`q_t \cdot b^k_n` to every score of
     row ``t``, and a softmax ignores what is added to a whole row.
@@ -354,9 +138,6 @@ class MultiHeadAttention(Layer):
         value_dim = key_dim if value_dim is None else check_int(value_dim, "value_dim", owner,
                                                                 minimum=1)
         dropout = check_number(dropout, "dropout", owner, 0, 1, high_open=True)
-        if dropout != 0.0:
-            raise ValueError(f"{owner}: dropout must be 0.0 (dropout on the attention "
-                             f"probabilities is not implemented from scratch), got {dropout!r}")
         use_bias = check_bool(use_bias, "use_bias", owner)
         if output_shape is not None:
             dims = (output_shape,) if not isinstance(output_shape, (tuple, list)) else output_shape
@@ -371,6 +152,8 @@ class MultiHeadAttention(Layer):
         self.dropout, self.use_bias, self.output_shape = dropout, use_bias, output_shape
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self._input_dims: tuple[int, int, int] | None = None  # features of query, key, value
+        # One generator for the layer's life, as Dropout's: a seeded layer repeats its masks.
+        self._rng = None if seed is None else get_rng(seed)
 
     # ----------------------------------------------------------------------------- building
     def build(self, query_shape: tuple, value_shape: tuple, key_shape: tuple | None = None):
@@ -446,7 +229,7 @@ class MultiHeadAttention(Layer):
         With ``return_attention_scores=True``, returns ``(output, scores)``, ``scores``
         ``(batch, heads, T, S)`` the attention probabilities, as Keras does.
         """
-        _check_training(training, repr(self))
+        training = _check_training(training, repr(self))
         use_causal_mask = check_bool(use_causal_mask, "use_causal_mask", repr(self))
         return_attention_scores = check_bool(return_attention_scores, "return_attention_scores",
                                              repr(self))
@@ -459,21 +242,23 @@ class MultiHeadAttention(Layer):
         mask = self._attention_mask(attention_mask, use_causal_mask, *query.shape[:2],
                                     key.shape[1])
         if not self.built:
-            with _built_or_unchanged([self]):
-                dtype = query.dtype if self._dtype_given is None else self._dtype_given
-                self.dtype = np.dtype(dtype)
-                self.input_shape = (None, query.shape[-1])
-                self.build(query.shape, value.shape, key.shape)
-                self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
-                self.built = True
+            self._build_for(query.shape, value.shape, key.shape, query.dtype)
         query, key, value = (a.astype(self.dtype, copy=False) for a in (query, key, value))
         batch, T, _ = query.shape
         q, k, v = (self._project(part, x) for part, x in (("query", query), ("key", key),
                                                           ("value", value)))
+        dropped = None
+        if training and self.dropout > 0:
+            rng = self._rng if self._rng is not None else get_rng()
+            keep = rng.random((batch, self.num_heads, T, key.shape[1])) >= self.dropout
+            dropped = keep.astype(self.dtype) * self.dtype.type(1.0 / (1.0 - self.dropout))
         heads, probs, attention = scaled_dot_product_attention(
-            q, k, v, None if mask is None else mask[:, None])  # one mask for every head
+            q, k, v, None if mask is None else mask[:, None],  # one mask for every head
+            scale=keras_scale(self.key_dim), dropout_mask=dropped)
         kernel = self.params["attention_output/kernel"]
-        out = np.einsum("bnth,nhp->btp", heads, kernel.reshape(*kernel.shape[:2], -1))
+        # Y = Σ_n C_n W^o_n: the heads side by side, (batch·T, heads·d_v), times the kernel
+        # (heads·d_v, P). One matrix product (np.einsum("bnth,nhp->btp") would loop in C).
+        out = _merge_heads(heads) @ kernel.reshape(-1, math.prod(kernel.shape[2:]))
         out = out.reshape(batch, T, *kernel.shape[2:])
         if self.use_bias:
             out += self.params["attention_output/bias"]
@@ -484,12 +269,28 @@ class MultiHeadAttention(Layer):
 
     __call__ = forward
 
+    def _build_for(self, query_shape: tuple, value_shape: tuple, key_shape: tuple,
+                   dtype) -> None:
+        """Build for these input shapes in ``dtype`` (unless one was given); all or nothing."""
+        with _built_or_unchanged([self]):
+            self.dtype = np.dtype(dtype if self._dtype_given is None else self._dtype_given)
+            self.input_shape = (None, query_shape[-1])
+            self.build(query_shape, value_shape, key_shape)
+            self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+            self.built = True
+
     def _project(self, part: str, x: np.ndarray) -> np.ndarray:
-        """``x W + b`` for every head: (batch, time, features) → (batch, heads, time, dim)."""
-        z = np.einsum("btd,dnh->bnth", x, self.params[f"{part}/kernel"])
+        """``x W_n + b_n`` for every head n: (batch, time, features) → (batch, heads, time, dim).
+
+        One matrix product for all heads: the kernel ``(features, heads, dim)`` is a
+        ``(features, heads·dim)`` matrix.
+        """
+        kernel = self.params[f"{part}/kernel"]
+        z = (x.reshape(-1, x.shape[-1]) @ kernel.reshape(kernel.shape[0], -1)).reshape(
+            *x.shape[:2], *kernel.shape[1:])                             # (batch, T, heads, dim)
         if self.use_bias:
-            z += self.params[f"{part}/bias"][:, None, :]
-        return z
+            z += self.params[f"{part}/bias"]
+        return np.ascontiguousarray(z.transpose(0, 2, 1, 3))  # contiguous: faster products
 
     def forward_unchecked(self, x, training: bool = False):
         raise TypeError(self.error_message(
@@ -497,24 +298,36 @@ class MultiHeadAttention(Layer):
             "(nor can Keras's); call it as layer(query, value)"))
 
     def call_backward(self, grad_output: np.ndarray) -> MultiHeadAttentionGradients:
+        # Each projection Z = X W + b, as matrices (batch·time rows): dW = Xᵀ dZ, db = Σ dZ,
+        # dX = dZ Wᵀ; the heads' kernels (in, heads, dim) are (in, heads·dim) matrices.
         c = self.cache
         kernel = self.params["attention_output/kernel"]
-        g = grad_output.reshape(*grad_output.shape[:2], -1)              # (batch, T, P)
-        kernel2 = kernel.reshape(*kernel.shape[:2], -1)                  # (heads, d_v, P)
-        self.grads["attention_output/kernel"][...] = np.einsum(
-            "bnth,btp->nhp", c["heads"], g).reshape(kernel.shape)
+        heads, d_v = kernel.shape[:2]
+        batch, T = grad_output.shape[:2]
+        g = grad_output.reshape(batch * T, -1)                           # (batch·T, P)
+        kernel2 = kernel.reshape(heads * d_v, -1)                        # (heads·d_v, P)
+        self.grads["attention_output/kernel"][...] = (
+            _merge_heads(c["heads"]).T @ g).reshape(kernel.shape)
         if self.use_bias:
             self.grads["attention_output/bias"][...] = grad_output.sum(axis=(0, 1))
-        grad_heads = np.einsum("btp,nhp->bnth", g, kernel2)
+        grad_heads = (g @ kernel2.T).reshape(batch, T, heads, d_v).transpose(0, 2, 1, 3)
         dq, dk, dv = attention_backward(grad_heads, c["attention"])
         grads = {}
         for part, dz in (("query", dq), ("key", dk), ("value", dv)):
             x, w = c[part], self.params[f"{part}/kernel"]
-            self.grads[f"{part}/kernel"][...] = np.einsum("btd,bnth->dnh", x, dz)
+            dz2 = _merge_heads(dz)                                       # (batch·time, heads·dim)
+            x2 = x.reshape(-1, x.shape[-1])
+            self.grads[f"{part}/kernel"][...] = (x2.T @ dz2).reshape(w.shape)
             if self.use_bias:
-                self.grads[f"{part}/bias"][...] = dz.sum(axis=(0, 2))
-            grads[part] = np.einsum("bnth,dnh->btd", dz, w)
+                self.grads[f"{part}/bias"][...] = dz2.sum(axis=0).reshape(w.shape[1:])
+            grads[part] = (dz2 @ w.reshape(w.shape[0], -1).T).reshape(x.shape)
         if not c["key_given"]:  # the value was the key too: both paths reach it
             return MultiHeadAttentionGradients(grads["query"], None,
                                                grads["value"] + grads["key"])
         return MultiHeadAttentionGradients(grads["query"], grads["key"], grads["value"])
+
+
+def _merge_heads(z: np.ndarray) -> np.ndarray:
+    """(batch, heads, time, dim) → (batch·time, heads·dim): each row the heads side by side."""
+    batch, heads, time, dim = z.shape
+    return z.transpose(0, 2, 1, 3).reshape(batch * time, heads * dim)

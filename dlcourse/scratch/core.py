@@ -76,6 +76,7 @@ class Dense(_AnyRankLayer):
     masking = "pass"  # as Keras (supports_masking): applied to each step alike
 
     weight_names = ("kernel", "bias")
+    kernel_regularizer = regularizers.PenaltyArgument()
     min_rank = 2
     input_layout = "(batch, ..., features)"
 
@@ -97,8 +98,6 @@ class Dense(_AnyRankLayer):
         self.kernel_initializer = kernel_initializer
         self.bias_initializer = bias_initializer
         self.kernel_regularizer = kernel_regularizer
-        if self.kernel_regularizer is not None:
-            self.regularizers["kernel"] = self.kernel_regularizer
 
     def build(self, input_shape: tuple) -> None:
         """Create ``kernel`` (n_in, units) and ``bias`` (units,), ``n_in = input_shape[-1]``."""

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlcourse.scratch.registry import regularized_weight
 from dlcourse.validation import check_number
 
-__all__ = ["L1", "L1L2", "L2", "Regularizer", "get"]
+__all__ = ["L1", "L1L2", "L2", "PenaltyArgument", "Regularizer", "get"]
 
 
 class Regularizer:
@@ -95,3 +96,30 @@ def get(identifier, owner: str = "regularizer",
     where = f" for {argument}" if argument else ""
     raise ValueError(f"{owner}: unknown regularizer {identifier!r}{where}; expected None, 'l1', "
                      "'l2' or an instance of L1, L2 or L1L2 (e.g. L1L2(l1=0.01, l2=0.01))")
+
+
+class PenaltyArgument:
+    """A layer's ``*_regularizer`` attribute, kept in ``layer.regularizers`` and nowhere else.
+
+    Declared on the class (``kernel_regularizer = PenaltyArgument()``), it reads and writes the
+    entry of the weight it penalises (``kernel_regularizer`` → ``regularizers["kernel"]``,
+    ``recurrent_regularizer`` → ``regularizers["recurrent_kernel"]``), which is what the model
+    adds to the loss: setting the attribute to None removes the penalty, and a value is checked
+    as the constructor checks it.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.argument = name
+        self.weight = regularized_weight(name)
+
+    def __get__(self, layer, owner: type | None = None):
+        if layer is None:
+            return self
+        return layer.regularizers.get(self.weight)
+
+    def __set__(self, layer, value) -> None:
+        value = get(value, repr(layer), self.argument)
+        if value is None:
+            layer.regularizers.pop(self.weight, None)
+        else:
+            layer.regularizers[self.weight] = value
