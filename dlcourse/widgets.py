@@ -1,13 +1,19 @@
 """Interactive widgets of the chapters, each with the static figure that stands in for it.
 
 The website has no Python kernel: a slider there moves, but nothing is recomputed. So every
-widget here comes with a static fallback that shows what moving its controls would show (a grid
-of figures for a few settings), and a chapter displays both, side by side.
+widget of the course comes with a static fallback that shows what moving its controls would
+show (a grid of figures for a few settings), and a chapter displays both, side by side.
 
-- :class:`BoundaryExplorer`: multilayer perceptrons classifying 2-D points, trained on demand
-  (from scratch, NumPy only) and cached, with :meth:`~BoundaryExplorer.widget` (controls for the
-  width, the depth and the activation that redraw the decision boundary) and
-  :meth:`~BoundaryExplorer.grid` (its static fallback).
+- Here, :class:`BoundaryExplorer` (chapter 2): multilayer perceptrons classifying 2-D points,
+  trained on demand (from scratch, NumPy only) and cached, with
+  :meth:`~BoundaryExplorer.widget` (controls for the width, the depth and the activation that
+  redraw the decision boundary) and :meth:`~BoundaryExplorer.grid` (its static fallback). Its
+  models come from :func:`build_mlp_classifier`, the course's :func:`dlcourse.scratch.models.mlp`
+  with the explorer's three settings.
+- The learning-rate explorer of chapter 3 lives with the loss surfaces it draws on:
+  :func:`dlcourse.surfaces.explorer.explore_learning_rate` (sliders), with its fallbacks
+  :func:`dlcourse.surfaces.plots.trajectory_grid` and
+  :func:`dlcourse.surfaces.plots.animate_trajectories`.
 
 Matplotlib and ipywidgets are imported only when a figure or a widget is made.
 """
@@ -20,10 +26,11 @@ import numpy as np
 
 from dlcourse.plotting import _check_ax, plot_decision_boundary
 from dlcourse.scratch.activations import names as activation_names
-from dlcourse.scratch.core import Dense
+from dlcourse.scratch.base import get_rng
 from dlcourse.scratch.losses import SparseCategoricalCrossentropy
+from dlcourse.scratch.models import mlp
 from dlcourse.scratch.optimizers import Adam
-from dlcourse.scratch.sequential import Input, Sequential
+from dlcourse.scratch.sequential import Sequential
 from dlcourse.validation import check_array, check_choice, check_int, check_number, check_seed
 
 __all__ = ["BoundaryExplorer", "build_mlp_classifier"]
@@ -60,6 +67,10 @@ def build_mlp_classifier(n_features: int, n_classes: int, width: int, depth: int
                          activation: str = "relu", seed: int = 0) -> Sequential:
     """An MLP ``n_features → width × depth → n_classes`` that outputs logits.
 
+    The course's :func:`dlcourse.scratch.models.mlp` with ``depth`` hidden layers of ``width``
+    units, i.e. ``mlp(n_features, (width,) * depth, n_classes, activation, seed=seed)``, its
+    arguments checked against the explorer's bounds.
+
     Parameters
     ----------
     n_features : int >= 1
@@ -74,25 +85,22 @@ def build_mlp_classifier(n_features: int, n_classes: int, width: int, depth: int
         Keras name of the hidden layers' activation (``"relu"``, ``"tanh"``, ``"sigmoid"``).
     seed : int >= 0 or None
         Hidden layer ``i`` is initialised with seed ``seed + i`` and the output layer with
-        ``seed + depth``, so the same arguments give the same initial weights (None: drawn
-        from the generator of :func:`dlcourse.scratch.set_random_seed`).
+        ``seed + depth``, so the same arguments give the same initial weights (None: ``seed``
+        is drawn from the generator of :func:`dlcourse.scratch.set_random_seed`).
 
     Returns
     -------
     Sequential
-        Built (it starts with an ``Input``), not compiled.
+        Built (it starts with a float32 ``Input``), not compiled.
     """
     owner = "build_mlp_classifier()"
     n_features = check_int(n_features, "n_features", owner, minimum=1)
     n_classes = check_int(n_classes, "n_classes", owner, minimum=2)
     width, depth, activation = _check_setting(width, depth, activation, owner)
     seed = check_seed(seed, owner)
-    layers = [Input((n_features,))]
-    layers += [Dense(width, activation=activation, seed=None if seed is None else seed + i,
-                     name=f"hidden_{i}")
-               for i in range(depth)]
-    layers.append(Dense(n_classes, seed=None if seed is None else seed + depth, name="logits"))
-    return Sequential(layers, name=f"mlp_{width}x{depth}_{activation}")
+    if seed is None:
+        seed = int(get_rng().integers(2**31))
+    return mlp(n_features, (width,) * depth, n_classes, activation=activation, seed=seed)
 
 
 def _check_varied(spec, name: str, owner: str) -> tuple[str, list]:

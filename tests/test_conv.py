@@ -3,8 +3,10 @@
 Keras's side is ``keras.layers.Conv2D(..., dtype="float64")`` given the from-scratch layer's
 weights with one ``set_weights`` call; the forward output, ``∂J/∂x``, ``∂J/∂kernel`` and
 ``∂J/∂bias`` of ``J = Σ y ⊙ g`` must agree to a relative error of at most ``RTOL`` (1e-7). The
-naive loops and the fast im2col version must agree to 1e-12, and every backward pass must match
-centred finite differences to 1e-6 (``gradcheck``'s default).
+naive loops and the fast im2col version must agree to 1e-12, each fast kernel (``im2col``,
+``conv2d_transpose``) must equal the piece of the loops it replaces, the layer must compute what
+the loops compute, and every backward pass must match centred finite differences to 1e-6
+(``gradcheck``'s default). TensorFlow is reached only through the ``tf`` and ``keras`` fixtures.
 """
 
 import numpy as np
@@ -12,15 +14,17 @@ import pytest
 from tfcompare import assert_close, keras_forward_backward
 
 from dlcourse.gradcheck import check_layer, numerical_gradient, rel_error
-from dlcourse.keras_ref import keras
-from dlcourse.scratch import regularizers
+from dlcourse.scratch import activations, regularizers
 from dlcourse.scratch.conv import (
     Conv2D,
+    _sum_rows,
     conv2d,
     conv2d_backward,
     conv2d_backward_naive,
     conv2d_naive,
+    conv2d_transpose,
     conv_output_size,
+    im2col,
     pad2d,
     padding_split,
 )
@@ -29,7 +33,7 @@ from dlcourse.scratch.conv import (
 SAME_ALGORITHM_RTOL = 1e-12
 
 
-def twins(x_shape, filters, kernel_size, seed=0, **kwargs):
+def twins(keras, x_shape, filters, kernel_size, seed=0, **kwargs):
     """A float64 from-scratch Conv2D and its Keras twin holding the same (random) weights."""
     rng = np.random.default_rng(seed)
     ours = Conv2D(filters, kernel_size, name="ours", seed=seed, **kwargs)
@@ -62,10 +66,10 @@ KERAS_CASES = {
 
 
 @pytest.mark.parametrize("case", KERAS_CASES)
-def test_forward_and_gradients_equal_keras(case):
+def test_forward_and_gradients_equal_keras(case, keras):
     x_shape, filters, kernel_size, kwargs = KERAS_CASES[case]
     rng = np.random.default_rng(1)
-    ours, theirs = twins(x_shape, filters, kernel_size, **kwargs)
+    ours, theirs = twins(keras, x_shape, filters, kernel_size, **kwargs)
     x = rng.normal(size=x_shape)
     y = ours.forward(x)
     g = rng.normal(size=y.shape)
@@ -79,7 +83,7 @@ def test_forward_and_gradients_equal_keras(case):
         assert_close(ours.grads[name], grad, f"{case}: dJ/d{name}")
 
 
-def test_weights_move_from_keras_in_one_line():
+def test_weights_move_from_keras_in_one_line(keras):
     x = np.random.default_rng(2).normal(size=(2, 6, 6, 3))
     theirs = keras.layers.Conv2D(4, 3, padding="same", activation="relu", dtype="float64")
     y_tf = np.asarray(theirs(x))
@@ -89,8 +93,8 @@ def test_weights_move_from_keras_in_one_line():
     assert_close(ours.forward(x), y_tf, "output with Keras's initial weights")
 
 
-def test_other_image_sizes_after_the_first_call_as_in_keras():
-    ours, theirs = twins((2, 6, 6, 2), 3, 3, padding="same", activation="tanh")
+def test_other_image_sizes_after_the_first_call_as_in_keras(keras):
+    ours, theirs = twins(keras, (2, 6, 6, 2), 3, 3, padding="same", activation="tanh")
     x = np.random.default_rng(3).normal(size=(1, 9, 5, 2))
     assert_close(ours.forward(x), np.asarray(theirs(x)), "output on a 9x5 image")
     assert ours.compute_output_shape((None, None, None, 2)) == (None, None, None, 3)
@@ -123,6 +127,84 @@ def test_naive_and_fast_agree(x_shape, kernel_shape, strides, padding):
     for what, a, b in zip(("dJ/dx", "dJ/dkernel", "dJ/dbias"), fast, naive, strict=True):
         assert a.shape == b.shape, what
         assert rel_error(a, b) <= SAME_ALGORITHM_RTOL, what
+
+
+@pytest.mark.parametrize(("x_shape", "kernel_shape", "strides", "padding"), NAIVE_CASES)
+def test_im2col_rows_are_the_windows_of_the_naive_loops(x_shape, kernel_shape, strides, padding):
+    x = np.random.default_rng(12).normal(size=x_shape)
+    kh, kw = kernel_shape[:2]
+    sh, sw = (strides, strides) if isinstance(strides, int) else strides
+    windows = im2col(x, (kh, kw), strides, padding)
+    batch, out_h, out_w, _ = conv2d_naive(x, np.zeros(kernel_shape), None, strides,
+                                          padding).shape
+    assert windows.shape == (batch * out_h * out_w, kh * kw * x_shape[3])
+    xp, _ = pad2d(x, (kh, kw), strides, padding)
+    row = 0
+    for b in range(batch):                   # the loops of conv2d_naive, in the same order
+        for r in range(out_h):
+            for q in range(out_w):
+                window = xp[b, r * sh:r * sh + kh, q * sw:q * sw + kw, :]
+                np.testing.assert_array_equal(windows[row], window.ravel())
+                row += 1
+
+
+@pytest.mark.parametrize(("x_shape", "kernel_shape", "strides", "padding"), NAIVE_CASES)
+def test_conv2d_transpose_is_the_input_gradient_of_the_naive_loops(x_shape, kernel_shape,
+                                                                  strides, padding):
+    rng = np.random.default_rng(13)
+    x, kernel = rng.normal(size=x_shape), rng.normal(size=kernel_shape)
+    g = rng.normal(size=conv2d_naive(x, kernel, None, strides, padding).shape)
+    grad_x, _, _ = conv2d_backward_naive(g, x, kernel, strides, padding)
+    transposed = conv2d_transpose(g, kernel, x_shape, strides, padding)
+    assert transposed.shape == x_shape
+    assert rel_error(transposed, grad_x) <= SAME_ALGORITHM_RTOL
+
+
+@pytest.mark.parametrize(("x_shape", "kernel_shape", "strides", "padding"), NAIVE_CASES)
+def test_conv2d_transpose_equals_tensorflows(x_shape, kernel_shape, strides, padding, tf):
+    rng = np.random.default_rng(14)
+    kernel = rng.normal(size=kernel_shape)
+    g = rng.normal(size=conv2d(np.zeros(x_shape), kernel, None, strides, padding).shape)
+    expected = tf.nn.conv2d_transpose(g, kernel, x_shape, strides, padding.upper()).numpy()
+    assert_close(conv2d_transpose(g, kernel, x_shape, strides, padding), expected,
+                 "conv2d_transpose vs tf.nn.conv2d_transpose")
+
+
+def test_conv2d_transpose_refuses_a_gradient_of_the_wrong_shape():
+    with pytest.raises(ValueError, match=r"conv2d_transpose\(\): for x of shape \(1, 5, 5, 2\) "
+                                         r"and a kernel of shape \(3, 3, 2, 4\), expected "
+                                         r"grad_output of shape \(1, 3, 3, 4\), got shape "
+                                         r"\(1, 5, 5, 4\)"):
+        conv2d_transpose(np.zeros((1, 5, 5, 4)), np.zeros((3, 3, 2, 4)), (1, 5, 5, 2))
+
+
+def test_sum_rows_is_the_sum_over_rows():
+    matrix = np.random.default_rng(15).normal(size=(37, 5))
+    np.testing.assert_allclose(_sum_rows(matrix), matrix.sum(axis=0), rtol=1e-13)
+    assert _sum_rows(matrix.astype(np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize(("x_shape", "kernel_shape", "strides", "padding"), NAIVE_CASES)
+@pytest.mark.parametrize("activation", ["linear", "relu", "tanh"])
+def test_layer_computes_what_the_naive_loops_compute(x_shape, kernel_shape, strides, padding,
+                                                     activation):
+    # The layer's call and call_backward are the fast lines; the loops are the definition.
+    rng = np.random.default_rng(16)
+    layer = Conv2D(kernel_shape[3], kernel_shape[:2], strides, padding, activation, seed=16)
+    x = rng.normal(size=x_shape)
+    layer.forward(x)
+    layer.set_weights([layer.params["kernel"], rng.normal(size=kernel_shape[3])])
+    kernel, bias = layer.get_weights()
+    f = activations.get(activation)
+    z = conv2d_naive(x, kernel, bias, strides, padding)
+    a = layer.forward(x)
+    assert rel_error(a, f.forward(z)) <= SAME_ALGORITHM_RTOL
+    g = rng.normal(size=a.shape)
+    grad_x, grad_kernel, grad_bias = conv2d_backward_naive(f.backward(z, f.forward(z), g), x,
+                                                           kernel, strides, padding)
+    assert rel_error(layer.backward(g), grad_x) <= SAME_ALGORITHM_RTOL
+    assert rel_error(layer.grads["kernel"], grad_kernel) <= SAME_ALGORITHM_RTOL
+    assert rel_error(layer.grads["bias"], grad_bias) <= SAME_ALGORITHM_RTOL
 
 
 def test_naive_forward_is_the_formula_on_a_hand_example():
@@ -215,11 +297,9 @@ def test_output_size_and_tensorflow_padding_split(size, kernel, stride, padding,
     assert padding_split(size, kernel, stride, padding) == split
 
 
-def test_padding_split_matches_tensorflow_with_a_one_hot_kernel():
+def test_padding_split_matches_tensorflow_with_a_one_hot_kernel(tf):
     # A kernel with a single 1 at its top-left copies x_pad[r·s, q·s]: the first output row and
     # column show how many padded rows and columns TensorFlow put before the image.
-    from dlcourse.keras_ref import tf
-
     for size, kernel, stride in [(5, 2, 2), (6, 4, 2), (7, 3, 2), (8, 4, 1), (6, 3, 1)]:
         x = np.arange(1.0, size * size + 1).reshape(1, size, size, 1)
         one_hot = np.zeros((kernel, kernel, 1, 1))

@@ -2,9 +2,12 @@
 
 Keras's side is ``keras.layers.MaxPooling2D(..., dtype="float64")`` under ``tf.GradientTape``;
 the output and ``∂J/∂x`` of ``J = Σ y ⊙ g`` must agree to a relative error of at most ``RTOL``
-(1e-7). Max pooling only selects values, so naive and fast versions must agree exactly. Inputs
-drawn from {0, 1, 2} make ties frequent: TensorFlow gives a window's gradient to its first
-maximum in row-major order, and so must we.
+(1e-7). Max pooling only selects values, so naive and fast versions must agree exactly, and so
+must each fast kernel (``pool_windows``, ``window_max``, ``first_max_mask``,
+``add_to_first_maxima``) and the piece of the loops it replaces, and the layer and the loops.
+Inputs drawn from {0, 1, 2} make ties frequent: TensorFlow gives a window's gradient to its first
+maximum in row-major order, and so must we. TensorFlow is reached only through the ``tf`` and
+``keras`` fixtures.
 """
 
 import numpy as np
@@ -12,14 +15,18 @@ import pytest
 from tfcompare import assert_close, keras_forward_backward
 
 from dlcourse.gradcheck import check_layer, numerical_gradient, rel_error
-from dlcourse.keras_ref import keras, tf
 from dlcourse.scratch.pooling import (
     MaxPooling2D,
+    add_to_first_maxima,
+    first_max_mask,
     maxpool2d,
     maxpool2d_backward,
     maxpool2d_backward_naive,
     maxpool2d_naive,
+    pool_windows,
+    window_max,
 )
+from dlcourse.scratch.windows import as_pair, pad2d
 
 # (x shape, keyword arguments)
 KERAS_CASES = {
@@ -45,7 +52,7 @@ def random_input(kind, shape, seed=0):
 
 @pytest.mark.parametrize("kind", ["normal", "ties", "negative"])
 @pytest.mark.parametrize("case", KERAS_CASES)
-def test_forward_and_gradient_equal_keras(case, kind):
+def test_forward_and_gradient_equal_keras(case, kind, keras):
     x_shape, kwargs = KERAS_CASES[case]
     x = random_input(kind, x_shape)
     ours = MaxPooling2D(**kwargs)
@@ -60,26 +67,32 @@ def test_forward_and_gradient_equal_keras(case, kind):
     assert_close(grad_x, grad_x_tf, f"{case} ({kind}): dJ/dx")
 
 
-def test_ties_send_the_gradient_to_the_first_maximum_in_row_major_order():
-    x = np.array([[1, 1, 0, 2],
-                  [1, 1, 2, 2],
-                  [0, 3, 5, 4],
-                  [3, 3, 5, 5]], dtype=float).reshape(1, 4, 4, 1)
-    expected = np.array([[1, 0, 0, 1],
-                         [0, 0, 0, 0],
-                         [0, 1, 1, 0],
-                         [0, 0, 0, 0]], dtype=float)
-    g = np.ones((1, 2, 2, 1))
-    xt = tf.constant(x)
+#: Every 2x2 window has tied maxima; each window's gradient goes to the first in row-major order.
+TIES = np.array([[1, 1, 0, 2],
+                 [1, 1, 2, 2],
+                 [0, 3, 5, 4],
+                 [3, 3, 5, 5]], dtype=float).reshape(1, 4, 4, 1)
+TIES_GRADIENT = np.array([[1, 0, 0, 1],
+                          [0, 0, 0, 0],
+                          [0, 1, 1, 0],
+                          [0, 0, 0, 0]], dtype=float)
+
+
+def test_tensorflow_sends_a_tie_to_the_first_maximum_in_row_major_order(tf):
+    xt = tf.constant(TIES)
     with tf.GradientTape() as tape:
         tape.watch(xt)
         y = tf.nn.max_pool2d(xt, 2, 2, "VALID")
-    np.testing.assert_array_equal(tape.gradient(y, xt).numpy()[0, :, :, 0], expected)
+    np.testing.assert_array_equal(tape.gradient(y, xt).numpy()[0, :, :, 0], TIES_GRADIENT)
+
+
+def test_ties_send_the_gradient_to_the_first_maximum_in_row_major_order():
+    g = np.ones((1, 2, 2, 1))
     for backward in (maxpool2d_backward_naive, maxpool2d_backward):
-        np.testing.assert_array_equal(backward(g, x)[0, :, :, 0], expected)
+        np.testing.assert_array_equal(backward(g, TIES)[0, :, :, 0], TIES_GRADIENT)
     layer = MaxPooling2D()
-    layer.forward(x)
-    np.testing.assert_array_equal(layer.backward(g)[0, :, :, 0], expected)
+    layer.forward(TIES)
+    np.testing.assert_array_equal(layer.backward(g)[0, :, :, 0], TIES_GRADIENT)
 
 
 def test_overlapping_windows_add_their_gradients():
@@ -118,6 +131,50 @@ def test_naive_and_fast_agree(x_shape, pool_size, strides, padding, kind):
     fast = maxpool2d_backward(g, x, pool_size, strides, padding)
     assert naive.shape == fast.shape == x.shape
     assert rel_error(fast, naive) <= 1e-15  # the same additions, maybe in another order
+
+
+@pytest.mark.parametrize("kind", ["normal", "ties", "negative"])
+@pytest.mark.parametrize(("x_shape", "pool_size", "strides", "padding"), NAIVE_CASES)
+def test_each_kernel_equals_its_piece_of_the_naive_loops(x_shape, pool_size, strides, padding,
+                                                         kind):
+    x = random_input(kind, x_shape, seed=8)
+    pool = as_pair(pool_size, "pool_size", "test")
+    strides = pool if strides is None else as_pair(strides, "strides", "test")
+    (ph, pw), (sh, sw) = pool, strides
+    windows = pool_windows(x, pool, strides, padding)
+    y = window_max(windows)
+    np.testing.assert_array_equal(y, maxpool2d_naive(x, pool_size, strides, padding))
+    is_first_max = first_max_mask(windows, y)
+    xp, _ = pad2d(x, pool, strides, padding, value=-np.inf)
+    batch, out_h, out_w, channels = y.shape
+    assert windows.shape == (batch, out_h, out_w, ph, pw, channels)
+    assert is_first_max.shape == (ph * pw, *y.shape)
+    for b in range(batch):                   # the loops of maxpool2d_backward_naive
+        for r in range(out_h):
+            for q in range(out_w):
+                for c in range(channels):
+                    window = xp[b, r * sh:r * sh + ph, q * sw:q * sw + pw, c]
+                    np.testing.assert_array_equal(windows[b, r, q, :, :, c], window)
+                    first = np.zeros(ph * pw, dtype=bool)
+                    first[np.argmax(window)] = True
+                    np.testing.assert_array_equal(is_first_max[:, b, r, q, c], first)
+    g = np.random.default_rng(9).normal(size=y.shape)
+    grad_x = add_to_first_maxima(g, is_first_max, x.shape, pool, strides, padding)
+    naive = maxpool2d_backward_naive(g, x, pool_size, strides, padding)
+    assert grad_x.shape == naive.shape == x.shape
+    assert rel_error(grad_x, naive) <= 1e-15  # the same additions, maybe in another order
+
+
+@pytest.mark.parametrize("kind", ["normal", "ties"])
+@pytest.mark.parametrize(("x_shape", "pool_size", "strides", "padding"), NAIVE_CASES)
+def test_layer_computes_what_the_naive_loops_compute(x_shape, pool_size, strides, padding, kind):
+    x = random_input(kind, x_shape, seed=10)
+    layer = MaxPooling2D(pool_size, strides, padding)
+    y = layer.forward(x)
+    np.testing.assert_array_equal(y, maxpool2d_naive(x, pool_size, strides, padding))
+    g = np.random.default_rng(11).normal(size=y.shape)
+    naive = maxpool2d_backward_naive(g, x, pool_size, strides, padding)
+    assert rel_error(layer.backward(g), naive) <= 1e-15  # overlapping windows: another order
 
 
 @pytest.mark.parametrize("backward", [maxpool2d_backward_naive, maxpool2d_backward])

@@ -3,6 +3,8 @@ loop against hand-written steps, the stability bound, and the figures and the wi
 
 import inspect
 import re
+import subprocess
+import sys
 import warnings
 
 import matplotlib
@@ -539,3 +541,27 @@ def test_surface_stores_its_limits_and_minima_as_tuples_of_floats():
     assert surface.minima == ((0.0, 0.0),) and type(surface.minima[0][0]) is float
     assert surface.xlim == (-1.0, 2.0) and surface.ylim == (-3.0, 1.0)
     assert isinstance(surface.xlim, tuple)
+
+
+def test_one_module_per_concern_and_every_name_importable_from_the_package():
+    from dlcourse.surfaces import descent, explorer, functions, plots
+
+    homes = {functions: {"Surface", "bowl", "linear_regression", "quadratic", "rosenbrock",
+                         "saddle", "valley"},
+             descent: {"Trajectory", "descend"},
+             plots: {"animate_trajectories", "plot_surface_contours", "plot_trajectories",
+                     "trajectory_grid"},
+             explorer: {"explore_learning_rate"}}
+    for module, names in homes.items():
+        assert set(module.__all__) == names, module.__name__
+        for name in names:                   # the chapter's surfaces.X is the module's X
+            assert getattr(surfaces, name) is getattr(module, name), name
+    assert set(surfaces.__all__) == set().union(*homes.values())
+
+
+def test_importing_the_surfaces_imports_neither_matplotlib_nor_ipywidgets():
+    code = ("import sys, dlcourse.surfaces, dlcourse.widgets; "
+            "print(sorted(m for m in ('matplotlib', 'ipywidgets') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

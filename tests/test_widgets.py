@@ -11,6 +11,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from dlcourse.data import make_moons  # noqa: E402
+from dlcourse.scratch import set_random_seed  # noqa: E402
+from dlcourse.scratch.models import mlp  # noqa: E402
 from dlcourse.widgets import BoundaryExplorer, build_mlp_classifier  # noqa: E402
 
 
@@ -42,6 +44,27 @@ def test_build_mlp_classifier_is_seeded_and_depth_zero_is_linear():
     assert not np.array_equal(a[0], c[0])
     linear = build_mlp_classifier(2, 4, width=16, depth=0)
     assert [w.shape for w in linear.get_weights()] == [(2, 4), (4,)]
+
+
+def test_build_mlp_classifier_is_the_course_mlp_with_the_explorers_settings():
+    # One builder, not two: the same layers, activations and initial weights as models.mlp.
+    ours = build_mlp_classifier(3, 4, width=6, depth=3, activation="sigmoid", seed=5)
+    course = mlp(3, (6, 6, 6), 4, activation="sigmoid", seed=5)
+    assert [layer.get_config() for layer in ours.layers] == \
+        [layer.get_config() for layer in course.layers]
+    for a, b in zip(ours.get_weights(), course.get_weights(), strict=True):
+        assert a.dtype == b.dtype == np.float32
+        np.testing.assert_array_equal(a, b)
+
+
+def test_build_mlp_classifier_without_a_seed_repeats_after_set_random_seed():
+    set_random_seed(3)
+    first = build_mlp_classifier(2, 2, width=4, depth=2, seed=None).get_weights()
+    second = build_mlp_classifier(2, 2, width=4, depth=2, seed=None).get_weights()
+    set_random_seed(3)
+    again = build_mlp_classifier(2, 2, width=4, depth=2, seed=None).get_weights()
+    assert all(np.array_equal(u, v) for u, v in zip(first, again, strict=True))
+    assert not np.array_equal(first[0], second[0])
 
 
 @pytest.mark.parametrize("width, depth, error", [(0, 1, ValueError), (3, -1, ValueError),

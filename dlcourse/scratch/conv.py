@@ -1,4 +1,4 @@
-"""Two-dimensional convolution from scratch: readable loops, a fast im2col version, the layer.
+"""Two-dimensional convolution from scratch: readable loops, fast kernels, the layer.
 
 The book writes one output value of one filter as
 
@@ -14,13 +14,22 @@ Every array is channels-last, as in Keras: ``x`` is ``(batch, height, width, in_
 kernel ``(kh, kw, in_channels, filters)`` and the bias ``(filters,)``, so weights move between
 :class:`Conv2D` and ``keras.layers.Conv2D`` with one ``set_weights`` call.
 
-Each operation comes twice with the same signature: ``conv2d_naive`` / ``conv2d_backward_naive``
-spell the formula out with loops (what the book shows), ``conv2d`` / ``conv2d_backward`` compute
-the same numbers with one matrix product (what the layer uses); a test keeps them equal.
+The module reads top to bottom:
+
+- the readable loops, :func:`conv2d_naive` and :func:`conv2d_backward_naive`: the formula and its
+  chain rule spelled out one output value at a time (what the book shows);
+- the kernels, where the speed is, each equal to a piece of those loops (a test keeps them
+  equal): :func:`~dlcourse.scratch.windows.im2col` copies every window into one row of a
+  matrix, so the whole forward pass becomes one matrix product, and :func:`conv2d_transpose`
+  adds every window's gradient back onto the pixels it came from (the loops' ``∂J/∂x``);
+- :func:`conv2d` and :func:`conv2d_backward`, the fast twins of the loops, with the same
+  signatures and results;
+- :class:`Conv2D`, the layer, whose ``call`` and ``call_backward`` show the formula as matrix
+  products on the windows.
 
 The window's geometry (output size, TensorFlow's 'same' padding, the strided view of every
-window) is :mod:`dlcourse.scratch.windows`, shared with pooling; its public functions are
-importable from here too, as the chapters import them.
+window, im2col) is :mod:`dlcourse.scratch.windows`, shared with pooling; its public functions
+are importable from here too, as the chapters import them.
 """
 
 from __future__ import annotations
@@ -34,19 +43,21 @@ from dlcourse.scratch.windows import (
     as_pair,
     check_padding,
     conv_output_size,
+    im2col,
     offset_slice,
     output_hw,
     pad2d,
     padded_geometry,
     padding_split,
-    window_view,
 )
 from dlcourse.validation import check_bool, check_int
 
 __all__ = [
     "PADDINGS", "Conv2D", "as_pair", "check_padding", "conv2d", "conv2d_backward",
-    "conv2d_backward_naive", "conv2d_naive", "conv_output_size", "pad2d", "padding_split",
+    "conv2d_backward_naive", "conv2d_naive", "conv2d_transpose", "conv_output_size", "im2col",
+    "pad2d", "padding_split",
 ]
+
 
 def _check_conv_args(fname, x, kernel, bias, strides, padding, grad_output=None):
     x = np.asarray(x)
@@ -185,74 +196,72 @@ def conv2d_backward_naive(grad_output, x, kernel, strides=1, padding="valid",
     return np.ascontiguousarray(grad_x), grad_kernel, grad_bias
 
 
-# --------------------------------------------------------------------------------- fast
-def _im2col(xp: np.ndarray, kh: int, kw: int, strides: tuple[int, int], out_h: int,
-            out_w: int) -> np.ndarray:
-    """Every receptive field as one row: ``(batch·out_h·out_w, kh·kw·in_channels)``.
+# --------------------------------------------------------------------------------- kernels
+def conv2d_transpose(grad_output, kernel, x_shape, strides=1, padding="valid") -> np.ndarray:
+    """``∂J/∂x`` of a convolution from ``∂J/∂y``: each window's gradient added back onto its pixels.
 
-    The rows are ordered like the output positions and the columns like
-    ``kernel.reshape(-1, filters)`` (``i``, then ``j``, then ``c``), so the convolution becomes
-    ``cols @ kernel.reshape(-1, filters)``.
+    Equal to the ``grad_x`` of :func:`conv2d_backward_naive` (a test keeps them equal), and to
+    TensorFlow's ``tf.nn.conv2d_transpose(grad_output, kernel, x_shape, strides,
+    padding.upper())``: the transposed convolution is the convolution's gradient with respect
+    to its input.
+
+    Parameters
+    ----------
+    grad_output : ndarray, shape (batch, out_height, out_width, filters)
+        ``∂J/∂y``.
+    kernel : ndarray, shape (kh, kw, in_channels, filters)
+    x_shape : tuple (batch, height, width, in_channels)
+        The shape of the convolution's input.
+    strides : int or (int, int)
+    padding : {'valid', 'same'}
+
+    Returns
+    -------
+    grad_x : ndarray, shape x_shape
+
+    Notes
+    -----
+    Output ``y[b, r, q, k]`` used pixel ``x_pad[b, r·s_h + i, q·s_w + j, c]`` with weight
+    ``W[i, j, c, k]``, so
+
+        ∂J/∂x_pad[b, r·s_h + i, q·s_w + j, c] += Σ_k ∂J/∂y[b, r, q, k] · W[i, j, c, k]
+
+    for every ``(b, r, q)`` and kernel offset ``(i, j)``; then the padded border is dropped.
+    Windows overlap, so several outputs add onto the same pixel, but within one offset
+    ``(i, j)`` they never do: the pixels ``x_pad[:, r·s_h + i, q·s_w + j, :]`` of all windows
+    form one strided slice, so ``kh·kw`` slice additions replace a slow scatter (``np.add.at``).
+    Each offset's block ``G · W[i, j]ᵀ`` is computed on its own, which keeps the addend
+    contiguous (faster than slicing one big ``(rows, kh·kw·in)`` matrix).
     """
-    batch, _, _, channels = xp.shape
-    windows = window_view(xp, (kh, kw), strides, (out_h, out_w))  # a view, no copy
-    # One contiguous copy, so that the matrix product runs on a plain C-ordered matrix.
-    return np.ascontiguousarray(windows).reshape(batch * out_h * out_w, kh * kw * channels)
-
-
-def _col2im(grad_output: np.ndarray, kernel: np.ndarray, padded_shape: tuple[int, ...],
-            strides: tuple[int, int]) -> np.ndarray:
-    """``∂J/∂x_pad``: the rows of ``∂J/∂X_col = G · W_matᵀ`` added back onto their fields.
-
-    ``grad_output`` is ``G`` reshaped to ``(batch, out_h, out_w, filters)``. The columns of
-    ``∂J/∂X_col`` that belong to kernel offset ``(i, j)`` are ``G · W[i, j]ᵀ``; all of them land
-    on the pixels ``x_pad[:, r·s_h + i, q·s_w + j, :]``, one strided slice.
-    """
+    grad_output, kernel = np.asarray(grad_output), np.asarray(kernel)
     kh, kw, channels, filters = kernel.shape
+    strides = as_pair(strides, "strides", "conv2d_transpose()")
+    padding = check_padding(padding, "conv2d_transpose()")
+    x_shape = tuple(x_shape)
+    expected = (x_shape[0], *output_hw(x_shape, (kh, kw), strides, padding), filters)
+    if grad_output.shape != expected or x_shape[3] != channels:
+        raise ValueError(f"conv2d_transpose(): for x of shape {x_shape} and a kernel of shape "
+                         f"{kernel.shape}, expected grad_output of shape {expected}, got shape "
+                         f"{grad_output.shape}")
     batch, out_h, out_w, _ = grad_output.shape
-    grad_2d = grad_output.reshape(-1, filters)
+    (top, left), padded_shape = padded_geometry(x_shape, (kh, kw), strides, padding)
+    grad_2d = np.ascontiguousarray(grad_output).reshape(-1, filters)
     grad_xp = np.zeros(padded_shape, dtype=np.result_type(grad_2d, kernel))
-    # Windows overlap, so several outputs add onto the same pixel, but within one kernel offset
-    # they never do: kh·kw slice additions replace a slow scatter (np.add.at). Computing each
-    # offset's block of G · W_matᵀ on its own keeps the addend contiguous (faster than slicing
-    # one big (rows, kh·kw·in) matrix).
     for i in range(kh):
         for j in range(kw):
             block = (grad_2d @ kernel[i, j].T).reshape(batch, out_h, out_w, channels)
             grad_xp[offset_slice(i, j, strides, (out_h, out_w))] += block
-    return grad_xp
+    if padded_shape == x_shape:
+        return grad_xp
+    return np.ascontiguousarray(grad_xp[:, top:top + x_shape[1], left:left + x_shape[2], :])
 
 
-def _conv2d_forward(x, kernel, bias, strides, padding):
-    """The fast forward pass on checked arguments; also returns the im2col matrix for backward."""
-    kh, kw, _, filters = kernel.shape
-    _, out_h, out_w, _ = out_shape = _output_shape(x.shape, kernel.shape, strides, padding)
-    xp, _ = pad2d(x, (kh, kw), strides, padding)
-    cols = _im2col(xp, kh, kw, strides, out_h, out_w)
-    y = cols @ kernel.reshape(-1, filters)
-    if bias is not None:
-        y += bias
-    return y.reshape(out_shape), cols
+def _sum_rows(matrix: np.ndarray) -> np.ndarray:
+    """``matrix.sum(axis=0)``, as a matrix-vector product: several times faster on a tall matrix."""
+    return np.ones(matrix.shape[0], dtype=matrix.dtype) @ matrix
 
 
-def _conv2d_backward(grad_output, x_shape, kernel, cols, strides, padding, compute_input_grad):
-    """The fast backward pass on checked arguments, given the forward's im2col matrix."""
-    kh, kw, _, filters = kernel.shape
-    grad_output = np.ascontiguousarray(grad_output)
-    grad_2d = grad_output.reshape(-1, filters)
-    grad_kernel = (cols.T @ grad_2d).reshape(kernel.shape)
-    # A matrix-vector product sums the rows several times faster than grad_2d.sum(axis=0).
-    grad_bias = np.ones(grad_2d.shape[0], dtype=grad_2d.dtype) @ grad_2d
-    if not compute_input_grad:
-        return None, grad_kernel, grad_bias
-    (top, left), padded_shape = padded_geometry(x_shape, (kh, kw), strides, padding)
-    grad_xp = _col2im(grad_output, kernel, padded_shape, strides)
-    if padded_shape == tuple(x_shape):
-        return grad_xp, grad_kernel, grad_bias
-    grad_x = grad_xp[:, top:top + x_shape[1], left:left + x_shape[2], :]
-    return np.ascontiguousarray(grad_x), grad_kernel, grad_bias
-
-
+# --------------------------------------------------------------------------------- fast
 def conv2d(x, kernel, bias=None, strides=1, padding="valid"):
     """2-D convolution as one matrix product (im2col); same signature and result as the naive one.
 
@@ -271,17 +280,21 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid"):
     Notes
     -----
     Copy every receptive field ``x_pad[b, r·s_h : r·s_h + kh, q·s_w : q·s_w + kw, :]`` into row
-    ``(b, r, q)`` of a matrix ``X_col`` of shape ``(batch·out_h·out_w, kh·kw·in)``; then
+    ``(b, r, q)`` of a matrix ``X_col`` of shape ``(batch·out_h·out_w, kh·kw·in)``
+    (:func:`im2col`); then
 
         Y = X_col · W_mat + bias,   W_mat = kernel.reshape(kh·kw·in, filters)
 
     is the formula of :func:`conv2d_naive` for every output at once, and ``Y`` reshaped to
-    ``(batch, out_h, out_w, filters)`` is ``y``.
+    ``(batch, out_h, out_w, filters)`` is ``y``. :class:`Conv2D`'s ``call`` is these lines.
     """
     x, kernel, bias, strides, padding, _ = _check_conv_args(
         "conv2d()", x, kernel, bias, strides, padding)
-    y, _ = _conv2d_forward(x, kernel, bias, strides, padding)
-    return y
+    windows = im2col(x, kernel.shape[:2], strides, padding)
+    y = windows @ kernel.reshape(-1, kernel.shape[3])
+    if bias is not None:
+        y += bias
+    return y.reshape(_output_shape(x.shape, kernel.shape, strides, padding))
 
 
 def conv2d_backward(grad_output, x, kernel, strides=1, padding="valid", compute_input_grad=True):
@@ -312,17 +325,21 @@ def conv2d_backward(grad_output, x, kernel, strides=1, padding="valid", compute_
 
     - ``∂J/∂W_mat = X_colᵀ · G``, reshaped to the kernel's shape;
     - ``∂J/∂bias = Σ_rows G``;
-    - ``∂J/∂X_col = G · W_matᵀ``, whose rows are added back onto the receptive fields they were
-      copied from (col2im), then the padded border is dropped.
+    - ``∂J/∂x``: the rows of ``G · W_matᵀ`` added back onto the receptive fields they were
+      copied from, the padded border dropped (:func:`conv2d_transpose`).
+
+    :class:`Conv2D`'s ``call_backward`` is these lines.
     """
     x, kernel, _, strides, padding, grad_output = _check_conv_args(
         "conv2d_backward()", x, kernel, None, strides, padding, grad_output)
-    kh, kw, _, _ = kernel.shape
-    _, out_h, out_w, _ = grad_output.shape
-    xp, _ = pad2d(x, (kh, kw), strides, padding)
-    cols = _im2col(xp, kh, kw, strides, out_h, out_w)
-    return _conv2d_backward(grad_output, x.shape, kernel, cols, strides, padding,
-                            compute_input_grad)
+    windows = im2col(x, kernel.shape[:2], strides, padding)
+    grad_2d = np.ascontiguousarray(grad_output).reshape(-1, kernel.shape[3])
+    grad_kernel = (windows.T @ grad_2d).reshape(kernel.shape)
+    grad_bias = _sum_rows(grad_2d)
+    if not compute_input_grad:
+        return None, grad_kernel, grad_bias
+    grad_x = conv2d_transpose(grad_output, kernel, x.shape, strides, padding)
+    return grad_x, grad_kernel, grad_bias
 
 
 # --------------------------------------------------------------------------------- the layer
@@ -347,7 +364,8 @@ class Conv2D(Layer):
     kernel_initializer, bias_initializer : str or callable
         Keras names, or ``f(shape, rng, dtype)``.
     kernel_regularizer : None, str or Regularizer
-        Stored in ``regularizers["kernel"]``; its penalty is added by the model.
+        Kept in ``regularizers["kernel"]`` (the attribute reads and writes that entry); its
+        penalty is added by the model.
     name : str, optional
     seed : int, optional
         Seed of the weight initialisation.
@@ -370,11 +388,14 @@ class Conv2D(Layer):
         z[b, r, q, k] = bias[k] + Σ_{i,j,c} x_pad[b, r·s_h + i, q·s_w + j, c] · W[i, j, c, k]
         a = f(z)
 
-    Backward: ``∂J/∂z = ∂J/∂a ⊙ f'(z)``, then :func:`conv2d_backward` gives ``∂J/∂W``,
-    ``∂J/∂bias`` and ``∂J/∂x`` from ``∂J/∂z``.
+    Backward: ``∂J/∂z = ∂J/∂a ⊙ f'(z)``, then ``∂J/∂W``, ``∂J/∂bias`` and ``∂J/∂x`` from
+    ``∂J/∂z`` as in :func:`conv2d_backward_naive`. ``call`` and ``call_backward`` compute them as
+    matrix products on the windows (:func:`im2col`), the lines of :func:`conv2d` and
+    :func:`conv2d_backward`.
     """
 
     weight_names = ("kernel", "bias")
+    kernel_regularizer = regularizers.PenaltyArgument()
     input_ranks = (4,)
     input_layout = "(batch, height, width, channels)"
 
@@ -400,14 +421,8 @@ class Conv2D(Layer):
         self.use_bias = use_bias
         self.kernel_initializer = kernel_initializer
         self.bias_initializer = bias_initializer
-        if kernel_regularizer is not None:
-            self.regularizers["kernel"] = kernel_regularizer
+        self.kernel_regularizer = kernel_regularizer
         self.compute_input_grad = True
-
-    @property
-    def kernel_regularizer(self):
-        """The kernel's penalty (or None), as Keras's attribute of the same name."""
-        return self.regularizers.get("kernel")
 
     def _check_spatial(self, shape) -> None:
         too_small = [n is not None and n < k
@@ -452,22 +467,29 @@ class Conv2D(Layer):
         return (batch, *out, self.filters)
 
     def call(self, x, training):
-        z, cols = _conv2d_forward(x, self.params["kernel"], self.params.get("bias"),
-                                  self.strides, self.padding)
+        kernel = self.params["kernel"]  # (kh, kw, in_channels, filters)
+        # Row (b, r, q) of `windows` is x_pad[b, r·s_h : r·s_h + kh, q·s_w : q·s_w + kw, :].
+        windows = im2col(x, self.kernel_size, self.strides, self.padding)
+        # z[b, r, q, k] = bias[k] + Σ_{i,j,c} x_pad[b, r·s_h + i, q·s_w + j, c] · W[i, j, c, k]
+        z = windows @ kernel.reshape(-1, self.filters)
+        if self.use_bias:
+            z += self.params["bias"]
+        z = z.reshape(self.compute_output_shape(x.shape))
         a = self.activation.forward(z)
-        self.cache = {"x_shape": x.shape, "cols": cols, "z": z, "a": a}
+        self.cache = {"x_shape": x.shape, "windows": windows, "z": z, "a": a}
         return a
 
     def call_backward(self, grad_output):
-        cache = self.cache
-        if self.activation.name == "linear":
-            grad_z = grad_output  # f'(z) = 1: skip a multiplication by ones
-        else:
-            grad_z = self.activation.backward(cache["z"], cache["a"], grad_output)
-        grad_x, grad_kernel, grad_bias = _conv2d_backward(
-            grad_z, cache["x_shape"], self.params["kernel"], cache["cols"], self.strides,
-            self.padding, self.compute_input_grad)
-        self.grads["kernel"][...] = grad_kernel
+        kernel, windows = self.params["kernel"], self.cache["windows"]
+        grad_z = self.activation.backward(self.cache["z"], self.cache["a"], grad_output)
+        grad_2d = grad_z.reshape(-1, self.filters)  # row (b, r, q): ∂J/∂z[b, r, q, :]
+        # ∂J/∂W[i, j, c, k] = Σ_{b,r,q} x_pad[b, r·s_h + i, q·s_w + j, c] · ∂J/∂z[b, r, q, k]
+        # (in place, so that an optimizer holding these arrays sees the new values)
+        self.grads["kernel"][...] = (windows.T @ grad_2d).reshape(kernel.shape)
         if self.use_bias:
-            self.grads["bias"][...] = grad_bias
-        return grad_x
+            self.grads["bias"][...] = _sum_rows(grad_2d)  # ∂J/∂bias[k] = Σ_{b,r,q} ∂J/∂z
+        if not self.compute_input_grad:
+            return None
+        # ∂J/∂x_pad[b, r·s_h + i, q·s_w + j, c] += Σ_k ∂J/∂z[b, r, q, k] · W[i, j, c, k]
+        return conv2d_transpose(grad_z, kernel, self.cache["x_shape"], self.strides,
+                                self.padding)

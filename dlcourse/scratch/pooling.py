@@ -1,4 +1,4 @@
-"""Two-dimensional max pooling from scratch: readable loops, a vectorised version, the layer.
+"""Two-dimensional max pooling from scratch: readable loops, fast kernels, the layer.
 
 Max pooling keeps the largest value of each window, channel by channel:
 
@@ -10,6 +10,14 @@ gradient to the first of them in row-major order (top row first, then left to ri
 functions here. ``'same'`` pads with −∞ (a padded cell never wins), split as
 :func:`dlcourse.scratch.windows.padding_split`; the strides default to the pool size, as in
 Keras. The window's geometry is :mod:`dlcourse.scratch.windows`, shared with convolution.
+
+The module reads top to bottom, as :mod:`dlcourse.scratch.conv` does: the readable loops
+(:func:`maxpool2d_naive`, :func:`maxpool2d_backward_naive`); the kernels, each equal to a piece
+of those loops (a test keeps them equal): :func:`pool_windows` (every window at once, a view),
+:func:`window_max` (their maxima), :func:`first_max_mask` (where each window's first maximum
+is) and :func:`add_to_first_maxima` (the gradient sent there); their fast twins
+:func:`maxpool2d` and :func:`maxpool2d_backward`, with the loops' signatures; and
+:class:`MaxPooling2D`, whose ``call`` and ``call_backward`` are the fast twins' lines.
 """
 
 from __future__ import annotations
@@ -25,10 +33,12 @@ from dlcourse.scratch.windows import (
     output_hw,
     pad2d,
     padded_geometry,
+    window_view,
 )
 
-__all__ = ["MaxPooling2D", "maxpool2d", "maxpool2d_backward", "maxpool2d_backward_naive",
-           "maxpool2d_naive"]
+__all__ = ["MaxPooling2D", "add_to_first_maxima", "first_max_mask", "maxpool2d",
+           "maxpool2d_backward", "maxpool2d_backward_naive", "maxpool2d_naive", "pool_windows",
+           "window_max"]
 
 
 def _check_pool_args(fname, x, pool_size, strides, padding, grad_output=None):
@@ -141,54 +151,120 @@ def maxpool2d_backward_naive(grad_output, x, pool_size=2, strides=None, padding=
     return grad_xp[:, top:top + x.shape[1], left:left + x.shape[2], :].copy()
 
 
-# --------------------------------------------------------------------------------- fast
-def _window_views(xp, pool, strides, out_h, out_w):
-    """The ``ph·pw`` strided views ``x_pad[:, i::s_h, j::s_w, :]``, offsets in row-major order.
+# --------------------------------------------------------------------------------- kernels
+def pool_windows(x, pool, strides, padding) -> np.ndarray:
+    """Every window of ``x``, padded with −∞, as a read-only view (no copy).
 
-    View ``i·pw + j`` holds input ``(i, j)`` of every window at once, shape
-    ``(batch, out_h, out_w, channels)``.
+    ``windows[b, r, q, i, j, c] = x_pad[b, r·s_h + i, q·s_w + j, c]``: the ``window`` of
+    :func:`maxpool2d_naive`'s loop body, for every ``(b, r, q)`` at once, so
+    ``windows.max(axis=(3, 4))`` (computed fast by :func:`window_max`) is that loop.
+
+    Parameters
+    ----------
+    x : ndarray, shape (batch, height, width, channels)
+    pool, strides : (int, int)
+    padding : {'valid', 'same'}
+
+    Returns
+    -------
+    windows : ndarray, shape (batch, out_height, out_width, ph, pw, channels)
     """
-    return [xp[offset_slice(i, j, strides, (out_h, out_w))]
-            for i in range(pool[0]) for j in range(pool[1])]
-
-
-def _maxpool_forward(x, pool, strides, padding):
-    """The vectorised forward pass on checked arguments; also returns where the maxima are.
-
-    ``is_first_max[k, b, r, q, c]`` (shape ``(ph·pw, batch, out_h, out_w, channels)``) is True
-    where input ``k`` (row-major) of window ``(b, r, q, c)`` is its first maximum.
-    """
-    _, out_h, out_w, _ = _output_shape(x.shape, pool, strides, padding)
     xp, _ = _pad_for_pool(x, pool, strides, padding)
-    views = _window_views(xp, pool, strides, out_h, out_w)
-    y = views[0].copy()
-    for view in views[1:]:
-        np.maximum(y, view, out=y)
-    # Equal to the maximum and no earlier input was: the first of tied maxima, as TensorFlow.
-    # (Boolean operations, several times faster than masked assignments.)
-    is_first_max = np.empty((len(views), *y.shape), dtype=bool)
+    return window_view(xp, pool, strides, output_hw(x.shape, pool, strides, padding))
+
+
+def window_max(windows: np.ndarray) -> np.ndarray:
+    """``windows.max(axis=(3, 4))``, the maximum of every window, several times faster.
+
+    Equal to :func:`maxpool2d_naive` on the windows of :func:`pool_windows` (a test keeps them
+    equal). NumPy's reduction over two strided axes is slow; ``ph·pw`` elementwise maxima, each
+    over one offset ``(i, j)`` of every window at once, are not.
+
+    Parameters
+    ----------
+    windows : ndarray, shape (batch, out_height, out_width, ph, pw, channels)
+
+    Returns
+    -------
+    y : ndarray, shape (batch, out_height, out_width, channels)
+    """
+    _, _, _, ph, pw, _ = windows.shape
+    y = windows[:, :, :, 0, 0, :].copy()
+    for k in range(1, ph * pw):
+        np.maximum(y, windows[:, :, :, k // pw, k % pw, :], out=y)
+    return y
+
+
+def first_max_mask(windows: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Where each window's first maximum is, in row-major order (TensorFlow's rule for ties).
+
+    ``is_first_max[i·pw + j, b, r, q, c]`` is True exactly when ``(i, j)`` is the position
+    ``np.argmax`` finds in :func:`maxpool2d_backward_naive`'s loop body for window
+    ``(b, r, q, c)`` (a test keeps them equal).
+
+    Parameters
+    ----------
+    windows : ndarray, shape (batch, out_height, out_width, ph, pw, channels)
+        From :func:`pool_windows`.
+    y : ndarray, shape (batch, out_height, out_width, channels)
+        Their maxima, :func:`window_max`.
+
+    Returns
+    -------
+    is_first_max : bool ndarray, shape (ph·pw, batch, out_height, out_width, channels)
+    """
+    _, _, _, ph, pw, _ = windows.shape
+    is_first_max = np.empty((ph * pw, *y.shape), dtype=bool)
     taken = np.zeros(y.shape, dtype=bool)
-    for k, view in enumerate(views):
-        np.equal(view, y, out=is_first_max[k])
+    # Equal to the maximum and no earlier input was: the first of tied maxima. (Boolean
+    # operations on one offset of every window at a time, several times faster than masked
+    # assignments.)
+    for k in range(ph * pw):
+        np.equal(windows[:, :, :, k // pw, k % pw, :], y, out=is_first_max[k])
         is_first_max[k] &= ~taken
         taken |= is_first_max[k]
-    return y, is_first_max
+    return is_first_max
 
 
-def _maxpool_backward(grad_output, x_shape, is_first_max, pool, strides, padding):
-    """The vectorised backward pass on checked arguments, given the forward's maxima."""
+def add_to_first_maxima(grad_output, is_first_max, x_shape, pool, strides,
+                        padding) -> np.ndarray:
+    """``∂J/∂x`` of max pooling: each window's gradient added onto its first maximum.
+
+    Equal to :func:`maxpool2d_backward_naive` (a test keeps them equal).
+
+    Parameters
+    ----------
+    grad_output : ndarray, shape (batch, out_height, out_width, channels)
+        ``∂J/∂y``.
+    is_first_max : bool ndarray, shape (ph·pw, batch, out_height, out_width, channels)
+        From :func:`first_max_mask`.
+    x_shape : tuple (batch, height, width, channels)
+    pool, strides : (int, int)
+    padding : {'valid', 'same'}
+
+    Returns
+    -------
+    grad_x : ndarray, shape x_shape
+
+    Notes
+    -----
+    ``∂J/∂x_pad[:, i :: s_h, j :: s_w, :] += ∂J/∂y ⊙ is_first_max[i·pw + j]`` for every offset
+    ``(i, j)``, then the padded border is dropped. Windows may overlap, but the inputs at one
+    offset of all windows are distinct pixels, one strided slice, so ``ph·pw`` slice additions
+    replace a slow scatter (``np.add.at``).
+    """
     _, out_h, out_w, _ = grad_output.shape
     (top, left), padded_shape = padded_geometry(x_shape, pool, strides, padding)
     grad_xp = np.zeros(padded_shape, dtype=np.result_type(grad_output, np.float32))
-    # Windows may overlap, but the inputs at one offset (i, j) of all windows are distinct
-    # pixels, so ph·pw slice additions replace a slow scatter (np.add.at).
-    for k, view in enumerate(_window_views(grad_xp, pool, strides, out_h, out_w)):
-        view += grad_output * is_first_max[k]
+    for k in range(pool[0] * pool[1]):
+        i, j = divmod(k, pool[1])
+        grad_xp[offset_slice(i, j, strides, (out_h, out_w))] += grad_output * is_first_max[k]
     if padded_shape == tuple(x_shape):
         return grad_xp
     return grad_xp[:, top:top + x_shape[1], left:left + x_shape[2], :].copy()
 
 
+# --------------------------------------------------------------------------------- fast
 def maxpool2d(x, pool_size=2, strides=None, padding="valid"):
     """2-D max pooling, vectorised; same signature and result as :func:`maxpool2d_naive`.
 
@@ -206,13 +282,13 @@ def maxpool2d(x, pool_size=2, strides=None, padding="valid"):
 
     Notes
     -----
-    ``y = max_{i, j} x_pad[:, i :: s_h, j :: s_w, :]`` (each slice cut to the output's size):
-    the maximum over the ``ph·pw`` offsets, each offset one strided slice covering every window.
+    ``y = windows.max(axis=(3, 4))`` (:func:`window_max`) with ``windows[b, r, q, i, j, c] =
+    x_pad[b, r·s_h + i, q·s_w + j, c]`` a strided view of every window (:func:`pool_windows`):
+    the loop of :func:`maxpool2d_naive` for every window at once, without a copy.
     """
     x, pool, strides, padding, _ = _check_pool_args(
         "maxpool2d()", x, pool_size, strides, padding)
-    y, _ = _maxpool_forward(x, pool, strides, padding)
-    return y
+    return window_max(pool_windows(x, pool, strides, padding))
 
 
 def maxpool2d_backward(grad_output, x, pool_size=2, strides=None, padding="valid"):
@@ -241,8 +317,9 @@ def maxpool2d_backward(grad_output, x, pool_size=2, strides=None, padding="valid
     """
     x, pool, strides, padding, grad_output = _check_pool_args(
         "maxpool2d_backward()", x, pool_size, strides, padding, grad_output)
-    _, is_first_max = _maxpool_forward(x, pool, strides, padding)
-    return _maxpool_backward(grad_output, x.shape, is_first_max, pool, strides, padding)
+    windows = pool_windows(x, pool, strides, padding)
+    is_first_max = first_max_mask(windows, window_max(windows))
+    return add_to_first_maxima(grad_output, is_first_max, x.shape, pool, strides, padding)
 
 
 # --------------------------------------------------------------------------------- the layer
@@ -265,7 +342,11 @@ class MaxPooling2D(Layer):
     -----
     Forward: ``y[b, r, q, c] = max_{i, j} x_pad[b, r·s_h + i, q·s_w + j, c]``.
     Backward: each ``∂J/∂y[b, r, q, c]`` goes to the window's maximum (the first in row-major
-    order if several tie); see :func:`maxpool2d_backward`.
+    order if several tie), as in :func:`maxpool2d_backward_naive`. ``call`` and
+    ``call_backward`` compute them on every window at once (:func:`pool_windows`,
+    :func:`window_max`, :func:`first_max_mask`, :func:`add_to_first_maxima`), the lines of
+    :func:`maxpool2d` and
+    :func:`maxpool2d_backward`.
     """
 
     input_ranks = (4,)
@@ -301,10 +382,14 @@ class MaxPooling2D(Layer):
         return (batch, *out, channels)
 
     def call(self, x, training):
-        y, is_first_max = _maxpool_forward(x, self.pool_size, self.strides, self.padding)
-        self.cache = {"x_shape": x.shape, "is_first_max": is_first_max}
+        # windows[b, r, q, i, j, c] = x_pad[b, r·s_h + i, q·s_w + j, c] (padded with −∞): a view
+        windows = pool_windows(x, self.pool_size, self.strides, self.padding)
+        y = window_max(windows)  # y[b, r, q, c] = max_{i,j} x_pad[b, r·s_h + i, q·s_w + j, c]
+        # The gradient goes to each window's first maximum in row-major order, as in TensorFlow.
+        self.cache = {"x_shape": x.shape, "is_first_max": first_max_mask(windows, y)}
         return y
 
     def call_backward(self, grad_output):
-        return _maxpool_backward(grad_output, self.cache["x_shape"], self.cache["is_first_max"],
-                                 self.pool_size, self.strides, self.padding)
+        # ∂J/∂x_pad[b, r·s_h + i*, q·s_w + j*, c] += ∂J/∂y[b, r, q, c], (i*, j*) the first maximum
+        return add_to_first_maxima(grad_output, self.cache["is_first_max"], self.cache["x_shape"],
+                                   self.pool_size, self.strides, self.padding)

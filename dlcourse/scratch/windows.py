@@ -4,7 +4,9 @@ A kernel (or pool) of ``k`` rows sliding with stride ``s`` over ``n`` rows, with
 paddings, ``'valid'`` (no padding) and ``'same'`` (zero padding, split as TensorFlow splits it):
 the output size, the rows added before and after, the padded image, and two ways of looking at
 every window at once without a copy (one strided view of all windows, or one strided slice per
-offset inside the window). Height and width follow the same rules, axis by axis. NumPy only.
+offset inside the window), and every window copied into one row of a matrix (im2col), which
+turns a convolution into one matrix product. Height and width follow the same rules, axis by
+axis. NumPy only.
 
 Every array is channels-last: ``x`` is ``(batch, height, width, channels)``.
 """
@@ -17,8 +19,8 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 __all__ = [
-    "PADDINGS", "as_pair", "check_padding", "conv_output_size", "offset_slice", "output_hw",
-    "pad2d", "padded_geometry", "padding_split", "window_view",
+    "PADDINGS", "as_pair", "check_padding", "conv_output_size", "im2col", "offset_slice",
+    "output_hw", "pad2d", "padded_geometry", "padding_split", "window_view",
 ]
 
 #: The padding names Keras accepts for 2-D convolution and pooling.
@@ -236,3 +238,36 @@ def offset_slice(i: int, j: int, strides, out_hw) -> tuple[slice, slice, slice, 
     (sh, sw), (out_h, out_w) = strides, out_hw
     return (slice(None), slice(i, i + sh * (out_h - 1) + 1, sh),
             slice(j, j + sw * (out_w - 1) + 1, sw), slice(None))
+
+
+def im2col(x, window, strides=1, padding="valid") -> np.ndarray:
+    """Every window of ``x`` (padded as TensorFlow pads it) as one row of a matrix.
+
+    Row ``(b, r, q)`` is ``x_pad[b, r·s_h : r·s_h + kh, q·s_w : q·s_w + kw, :]`` flattened in
+    the order ``(i, j, c)``: exactly the ``window`` that
+    :func:`dlcourse.scratch.conv.conv2d_naive`'s loop body multiplies by the kernel, so
+    ``im2col(x, ...) @ kernel.reshape(-1, filters)`` is that loop for every output at once (a
+    test keeps them equal). The columns are ordered like
+    ``kernel.reshape(kh·kw·channels, filters)``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (batch, height, width, channels)
+    window : int or (int, int)
+        ``(kh, kw)``, the kernel's height and width.
+    strides : int or (int, int)
+    padding : {'valid', 'same'}
+        ``'same'`` pads with zeros, as :func:`pad2d`.
+
+    Returns
+    -------
+    windows : ndarray, shape (batch·out_height·out_width, kh·kw·channels)
+        A new C-ordered array (a copy: each pixel appears in up to ``kh·kw`` windows).
+    """
+    window = as_pair(window, "window", "im2col()")
+    strides = as_pair(strides, "strides", "im2col()")
+    xp, _ = pad2d(x, window, strides, padding)  # checks x's rank and the padding
+    out_hw = output_hw(np.shape(x), window, strides, padding)
+    view = window_view(xp, window, strides, out_hw)  # (batch, out_h, out_w, kh, kw, c): no copy
+    # One contiguous copy, so that a matrix product runs on a plain C-ordered matrix.
+    return np.ascontiguousarray(view).reshape(-1, window[0] * window[1] * xp.shape[3])
