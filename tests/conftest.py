@@ -38,7 +38,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def keras_ref():
-    """:mod:`dlcourse.keras_ref`, the one module of ``dlcourse`` that imports TensorFlow."""
+    """:mod:`dlcourse.keras_ref`, the one package of ``dlcourse`` that imports TensorFlow."""
     import dlcourse.keras_ref
 
     return dlcourse.keras_ref

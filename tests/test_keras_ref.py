@@ -13,6 +13,7 @@ from dlcourse.scratch import (
     Conv2D,
     Dense,
     Dropout,
+    Embedding,
     Flatten,
     Input,
     LayerNormalization,
@@ -21,6 +22,7 @@ from dlcourse.scratch import (
     PositionEmbedding,
     Sequential,
     SimpleRNN,
+    TransformerBlock,
     models,
 )
 from dlcourse.scratch.losses import BinaryCrossentropy, SparseCategoricalCrossentropy
@@ -150,22 +152,37 @@ def test_unsupported_layers_are_named():
 
 
 def test_layers_no_sequential_holds_are_refused_by_name():
-    # MultiHeadAttention takes (query, value); keras.layers has no PositionEmbedding.
+    # MultiHeadAttention takes (query, value), and a Sequential passes one input.
     attention = MultiHeadAttention(2, 3, name="attention")
     with pytest.raises(TypeError, match=r"to_keras\(\): layer 'attention' is a "
                                         r"MultiHeadAttention, which has no twin in a "
                                         r"Sequential: it takes two inputs"):
         keras_ref.to_keras(Sequential([attention]))
-    model = Sequential([Input((5, 3)), PositionEmbedding(6, seed=0, name="positions")])
-    with pytest.raises(TypeError, match=r"to_keras\(\): layer 'positions' is a "
-                                        r"PositionEmbedding, .*keras.layers has no "
-                                        "PositionEmbedding"):
-        keras_ref.to_keras(model)
     twin = keras.Sequential([keras.layers.MultiHeadAttention(2, 3, name="attention")])
     with pytest.raises(TypeError, match=r"from_keras\(\): layer 'attention' is a "
                                         r"MultiHeadAttention, which has no twin"):
         keras_ref.from_keras(twin)
-    assert not {"MultiHeadAttention", "PositionEmbedding"} & set(keras_ref._twin_types())
+    assert "MultiHeadAttention" not in keras_ref._twin_types()
+
+
+def test_a_language_model_with_position_embeddings_round_trips():
+    # keras.layers has no PositionEmbedding: its twin is keras_ref's, a learned table added to
+    # the input, as the from-scratch layer does.
+    model = Sequential([Input((5,), dtype="float64"), Embedding(20, 8, seed=0),
+                        PositionEmbedding(7, seed=1, name="positions"),
+                        TransformerBlock(16, 2, use_causal_mask=True, seed=2), Dense(20, seed=3)])
+    ids = np.random.default_rng(0).integers(0, 20, size=(3, 5))
+    twin = keras_ref.to_keras(model)
+    assert type(twin.get_layer("positions")) is keras_ref.PositionEmbedding
+    np.testing.assert_allclose(twin.predict(ids, verbose=0), model.predict(ids), rtol=1e-12,
+                               atol=1e-12)
+    back = keras_ref.from_keras(twin)
+    assert [type(layer) for layer in back.layers] == [type(layer) for layer in model.layers]
+    np.testing.assert_array_equal(back.predict(ids), model.predict(ids))
+    # Shorter sequences use the first rows of the table, in both libraries.
+    x = np.random.default_rng(1).normal(size=(2, 3, 8))
+    np.testing.assert_allclose(twin.get_layer("positions")(x).numpy(),
+                               model.layers[1].forward(x), rtol=1e-12, atol=1e-12)
 
 
 def test_to_keras_needs_a_built_model():
@@ -194,6 +211,7 @@ KERAS_PROBES = {  # kind: (required arguments, input shape of one example)
     "LSTM": ({"units": 4}, (5, 3)),
     "GRU": ({"units": 4}, (5, 3)),
     "TransformerBlock": ({"intermediate_dim": 8, "num_heads": 2}, (5, 4)),
+    "PositionEmbedding": ({"sequence_length": 6}, (5, 3)),
     "Embedding": ({"input_dim": 10, "output_dim": 4}, (5,)),
     "LayerNormalization": ({}, (5, 6)),
 }

@@ -105,16 +105,6 @@ CASES = {
 #: Layer types that take two inputs (query, value): called here as self-attention, layer(x, x).
 TWO_INPUTS = {"MultiHeadAttention"}
 
-#: Layer types with no class in keras.layers, and where their Keras twin is described.
-NO_KERAS_LAYER = {
-    "PositionEmbedding": "keras_hub's PositionEmbedding returns the table alone; this layer's "
-                         "twin is an Embedding of the positions added to the input "
-                         "(tests/test_positional.py)",
-    "TransformerBlock": "keras.layers has no transformer block; its twin, "
-                        "dlcourse.keras_ref.TransformerBlock, is made of Keras's own layers "
-                        "(tests/test_transformer.py)",
-}
-
 #: The one key of a from-scratch config that is not Keras's for that layer: the seed of the
 #: initial weights (Dense, Conv2D, SimpleRNN), which Keras keeps inside each initializer.
 SCRATCH_ONLY = {"seed"}
@@ -307,25 +297,21 @@ def keras_arguments(keras_cls, kwargs):
     return {k: v for k, v in kwargs.items() if k in parameters or k in ("name", "dtype")}
 
 
-# Layers without a keras.layers twin (NO_KERAS_LAYER says why) are compared with their own twin
-# in their test file, not here.
-KERAS_CASES = [case for case in ALL_CASES if case.values[0] not in NO_KERAS_LAYER]
+def test_every_layer_type_has_a_keras_twin_class(keras_ref):
+    # keras.layers' class of the same name, or the twin dlcourse.keras_ref builds from Keras's
+    # own layers where keras.layers has none (PositionEmbedding, TransformerBlock).
+    for kind in layer_types():
+        assert issubclass(keras_ref._keras_class(kind), keras_ref.keras.layers.Layer), kind
 
 
-def test_every_layer_without_a_keras_twin_says_why():
-    assert set(NO_KERAS_LAYER) <= set(layer_types())
-    assert all(reason for reason in NO_KERAS_LAYER.values())
-
-
-@pytest.mark.parametrize(("kind", "kwargs", "shape"), KERAS_CASES)
-def test_configs_have_keras_keys_and_values(kind, kwargs, shape):
-    from dlcourse.keras_ref import keras
+@pytest.mark.parametrize(("kind", "kwargs", "shape"), ALL_CASES)
+def test_configs_have_keras_keys_and_values(keras_ref, kind, kwargs, shape):
 
     kwargs = {"name": "probe", **kwargs}
     layer = layer_types()[kind](**kwargs)
     call(layer, batch(shape, kind=kind))  # float32 data (or ids): Keras's default policy
     config = layer.get_config()
-    keras_cls = getattr(keras.layers, kind)
+    keras_cls = keras_ref._keras_class(kind)
     theirs = keras_cls(**keras_arguments(keras_cls, kwargs)).get_config()
 
     # Every setting the from-scratch layer takes is in its config, under Keras's key.

@@ -87,6 +87,16 @@ def test_import_dlcourse_is_light():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_only_keras_ref_imports_tensorflow():
+    # The from-scratch code is NumPy only; TensorFlow is imported in one place, dlcourse.keras_ref.
+    importing = re.compile(r"^\s*(import|from)\s+(tensorflow|keras|tf_keras)\b", re.M)
+    offenders = [str(path.relative_to(ROOT)) for path in (ROOT / "dlcourse").rglob("*.py")
+                 if importing.search(path.read_text(encoding="utf-8"))
+                 and "keras_ref" not in path.relative_to(ROOT).parts]
+    assert offenders == []
+    assert importing.search((ROOT / "dlcourse" / "keras_ref" / "__init__.py").read_text())
+
+
 def test_notebooks_use_the_python3_kernel():
     for notebook in NOTEBOOKS:
         nb = json.loads(notebook.read_text(encoding="utf-8"))

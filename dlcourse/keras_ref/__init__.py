@@ -1,4 +1,4 @@
-"""The Keras twins of the from-scratch models: the only module of dlcourse that imports TensorFlow.
+"""The Keras twins of the from-scratch models: the only package of dlcourse that imports TensorFlow.
 
 - :func:`to_keras` turns a from-scratch :class:`~dlcourse.scratch.Sequential` into a
   ``keras.Sequential`` with the same layers and the same weights; :func:`from_keras` goes back.
@@ -36,7 +36,6 @@ from dlcourse.scratch import losses as scratch_losses
 from dlcourse.scratch import models as scratch_models
 from dlcourse.scratch import optimizers as scratch_optimizers
 from dlcourse.scratch.base import regularizer_argument
-from dlcourse.scratch.transformer import SUBLAYERS as _BLOCK_SUBLAYERS
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -46,8 +45,10 @@ with native_stderr_filtered():
 
 tf.get_logger().setLevel("ERROR")
 
-__all__ = ["TransformerBlock", "Twins", "from_keras", "keras", "keras_loss", "keras_optimizer",
-           "mlp_twins", "mnist_cnn_twins", "rnn_twins", "tf", "to_keras"]
+from dlcourse.keras_ref.layers import PositionEmbedding, TransformerBlock  # noqa: E402
+
+__all__ = ["PositionEmbedding", "TransformerBlock", "Twins", "from_keras", "keras", "keras_loss",
+           "keras_optimizer", "mlp_twins", "mnist_cnn_twins", "rnn_twins", "tf", "to_keras"]
 
 # What to_keras and from_keras carry over for a layer type is its from-scratch config's keys
 # (_carried): Keras's keys for the settings both libraries have, by the same names. Every other
@@ -77,9 +78,6 @@ _REQUIRED = {"data_format": "channels_last"}
 _NOT_SEQUENTIAL = {
     "MultiHeadAttention": "it takes two inputs, layer(query, value), and a Sequential passes "
                           "one (in Keras as here); call it yourself, e.g. layer(x, x)",
-    "PositionEmbedding": "keras.layers has no PositionEmbedding (keras_hub's returns the table "
-                         "alone, not added to its input); its Keras twin is x + "
-                         "keras.layers.Embedding(sequence_length, features)(positions)",
 }
 
 # The dtype policies a from-scratch model can follow: one floating-point dtype throughout.
@@ -390,70 +388,7 @@ def keras_loss(loss) -> keras.losses.Loss:
     return getattr(keras.losses, type(loss).__name__)(**loss.get_config())
 
 
-# ------------------------------------------------------------------------------ composite layers
-class TransformerBlock(keras.layers.Layer):
-    """The Keras twin of :class:`dlcourse.scratch.transformer.TransformerBlock`, made of Keras's
-    own layers: the same arguments, sublayers, formula and list of weights.
-
-    ``keras_block.set_weights(block.get_weights())`` moves the weights across in one call (and
-    ``block.set_weights(keras_block.get_weights())`` back), once both are built;
-    :func:`to_keras` and :func:`from_keras` carry it over inside a Sequential.
-    """
-
-    def __init__(self, intermediate_dim, num_heads, activation="relu", layer_norm_epsilon=1e-5,
-                 use_causal_mask=False, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
-        super().__init__(**kwargs)
-        self.intermediate_dim, self.num_heads = intermediate_dim, num_heads
-        self.activation = keras.activations.get(activation)  # the function, as Dense keeps it
-        self.layer_norm_epsilon = layer_norm_epsilon
-        self.use_causal_mask = use_causal_mask
-        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
-
-    def build(self, input_shape):
-        d = input_shape[-1]
-        common = {"kernel_initializer": self.kernel_initializer,
-                  "bias_initializer": self.bias_initializer, "dtype": self.dtype_policy}
-        norm = {"epsilon": self.layer_norm_epsilon, "dtype": self.dtype_policy}
-        # Created in the order of the from-scratch block's SUBLAYERS, under the same names: the
-        # order and the names of the weights.
-        names = iter(_BLOCK_SUBLAYERS)
-        self.self_attention_layer_norm = keras.layers.LayerNormalization(name=next(names),
-                                                                         **norm)
-        self.self_attention_layer = keras.layers.MultiHeadAttention(
-            self.num_heads, d // self.num_heads, name=next(names), **common)
-        self.feedforward_layer_norm = keras.layers.LayerNormalization(name=next(names), **norm)
-        self.feedforward_intermediate_dense = keras.layers.Dense(
-            self.intermediate_dim, activation=self.activation, name=next(names), **common)
-        self.feedforward_output_dense = keras.layers.Dense(d, name=next(names), **common)
-        self.self_attention_layer_norm.build(input_shape)
-        self.self_attention_layer.build(input_shape, input_shape)
-        self.feedforward_layer_norm.build(input_shape)
-        self.feedforward_intermediate_dense.build(input_shape)
-        self.feedforward_output_dense.build((*input_shape[:-1], self.intermediate_dim))
-
-    def call(self, x, training=None):
-        a = self.self_attention_layer_norm(x)
-        h = x + self.self_attention_layer(a, a, use_causal_mask=self.use_causal_mask,
-                                          training=training)
-        f = self.feedforward_intermediate_dense(self.feedforward_layer_norm(h))
-        return h + self.feedforward_output_dense(f)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        return {**super().get_config(), "intermediate_dim": self.intermediate_dim,
-                "num_heads": self.num_heads,
-                "activation": keras.activations.serialize(self.activation),
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "use_causal_mask": self.use_causal_mask,
-                "kernel_initializer": self.kernel_initializer,
-                "bias_initializer": self.bias_initializer}
-
-
-#: Twins of from-scratch layer types that keras.layers has no class for, made of Keras's layers.
-_COMPOSITE_TWINS = {"TransformerBlock": TransformerBlock}
+_COMPOSITE_TWINS = {"PositionEmbedding": PositionEmbedding, "TransformerBlock": TransformerBlock}
 
 
 def _twins(model: scratch.Sequential) -> Twins:
