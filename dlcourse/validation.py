@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 __all__ = [
-    "check_array", "check_bool", "check_choice", "check_ids", "check_int", "check_number",
-    "check_seed",
+    "check_array", "check_bool", "check_choice", "check_ids", "check_int", "check_list",
+    "check_number", "check_seed",
 ]
 
 
@@ -165,3 +165,14 @@ def check_ids(ids, input_dim: int, owner: str) -> np.ndarray:
                          f"got id {int(ids[position])} at position {position} "
                          f"({int(bad.sum())} of {ids.size} ids out of range)")
     return ids
+
+
+def check_list(values, name: str, owner: str, of: str = "values") -> list:
+    """``values`` as a list: a non-empty list, tuple or 1-D array (not a string, which would be
+    a list of letters); ``of`` names what it holds in the error, e.g. ``"numbers"``."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)) \
+            or np.ndim(values) != 1:
+        raise TypeError(f"{owner}: {name} must be a list of {of}, got {values!r}")
+    if len(values) == 0:
+        raise ValueError(f"{owner}: {name} must hold at least one value, got none")
+    return list(values)

@@ -31,7 +31,14 @@ from dlcourse.scratch.losses import SparseCategoricalCrossentropy
 from dlcourse.scratch.models import mlp
 from dlcourse.scratch.optimizers import Adam
 from dlcourse.scratch.sequential import Sequential
-from dlcourse.validation import check_array, check_choice, check_int, check_number, check_seed
+from dlcourse.validation import (
+    check_array,
+    check_choice,
+    check_int,
+    check_list,
+    check_number,
+    check_seed,
+)
 
 __all__ = ["BoundaryExplorer", "build_mlp_classifier"]
 
@@ -51,16 +58,6 @@ def _check_setting(width, depth, activation, owner: str) -> tuple[int, int, str]
     depth = check_int(depth, "depth", owner, minimum=0, maximum=_MAX_DEPTH)
     activation = check_choice(activation, "activation", owner, activation_names())
     return width, depth, activation
-
-
-def _check_list(values, name: str, owner: str) -> list:
-    """A non-empty list or tuple (not a string, which would be a list of letters)."""
-    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)) \
-            or np.ndim(values) != 1:
-        raise TypeError(f"{owner}: {name} must be a list of values, got {values!r}")
-    if len(values) == 0:
-        raise ValueError(f"{owner}: {name} must hold at least one value, got none")
-    return list(values)
 
 
 def build_mlp_classifier(n_features: int, n_classes: int, width: int, depth: int,
@@ -110,7 +107,7 @@ def _check_varied(spec, name: str, owner: str) -> tuple[str, list]:
                         f"('depth', [1, 2, 3]), got {spec!r}")
     setting, values = spec
     setting = check_choice(setting, f"{name}[0]", owner, _SETTINGS)
-    return setting, _check_list(values, f"{name}[1]", owner)
+    return setting, check_list(values, f"{name}[1]", owner)
 
 
 class BoundaryExplorer:
@@ -293,10 +290,10 @@ class BoundaryExplorer:
         """
         owner = "BoundaryExplorer.widget()"
         widths = [check_int(w, f"widths[{i}]", owner, minimum=1, maximum=_MAX_WIDTH)
-                  for i, w in enumerate(_check_list(widths, "widths", owner))]
+                  for i, w in enumerate(check_list(widths, "widths", owner))]
         max_depth = check_int(max_depth, "max_depth", owner, minimum=0, maximum=_MAX_DEPTH)
         offered = [check_choice(a, f"activations[{i}]", owner, activation_names())
-                   for i, a in enumerate(_check_list(activations, "activations", owner))]
+                   for i, a in enumerate(check_list(activations, "activations", owner))]
         width, depth, activation = _check_setting(width, depth, activation, owner)
         # A slider would silently move a value it does not offer: refused instead.
         if width not in widths:

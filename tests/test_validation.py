@@ -6,6 +6,7 @@ words its message differently from the others, fails here.
 """
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -33,7 +34,7 @@ def assert_names(err: pytest.ExceptionInfo, name: str, given: str) -> None:
 
 def test_exports():
     assert set(validation.__all__) == {"check_array", "check_bool", "check_choice", "check_ids",
-                                       "check_int", "check_number", "check_seed"}
+                                       "check_int", "check_list", "check_number", "check_seed"}
 
 
 # ----------------------------------------------------------------------------- check_bool
@@ -238,3 +239,20 @@ def test_check_array_refuses_an_unknown_kind():
     with pytest.raises(ValueError, match=r"check_array\(\): kind must be 'real', 'float' or "
                                          r"'integer', got 'complex'"):
         check_array(np.ones(2), "x", OWNER, kind="complex")
+
+
+# ----------------------------------------------------------------------------- check_list
+@pytest.mark.parametrize("values", [[1, 2], (1,), np.array([0.5, 2.0]), ["relu", "tanh"]])
+def test_check_list_accepts_a_non_empty_list(values):
+    assert validation.check_list(values, "widths", OWNER) == list(values)
+
+
+@pytest.mark.parametrize(("values", "error", "message"), [
+    ("relu", TypeError, "widths must be a list of numbers, got 'relu'"),  # not a list of letters
+    (3, TypeError, "widths must be a list of numbers, got 3"),
+    (np.zeros((2, 2)), TypeError, "widths must be a list of numbers"),
+    ([], ValueError, "widths must hold at least one value, got none"),
+])
+def test_check_list_refuses_what_is_not_a_non_empty_list(values, error, message):
+    with pytest.raises(error, match=re.escape(f"{OWNER}: {message}")):
+        validation.check_list(values, "widths", OWNER, of="numbers")

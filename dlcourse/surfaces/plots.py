@@ -26,7 +26,7 @@ from dlcourse.surfaces.functions import (
     _check_range,
     _check_surface,
 )
-from dlcourse.validation import check_array, check_bool, check_int, check_number
+from dlcourse.validation import check_array, check_bool, check_int, check_list, check_number
 
 __all__ = ["animate_trajectories", "plot_surface_contours", "plot_trajectories",
            "trajectory_grid"]
@@ -39,13 +39,8 @@ _MAX_FRAMES = 1000
 def _check_numbers(values, name: str, owner: str, low: float, high: float = np.inf,
                    low_open: bool = False) -> list[float]:
     """A non-empty list of numbers in ``[low, high]`` (``(low, high]`` with ``low_open``)."""
-    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)) \
-            or np.ndim(values) != 1:
-        raise TypeError(f"{owner}: {name} must be a list of numbers, got {values!r}")
-    if len(values) == 0:
-        raise ValueError(f"{owner}: {name} must hold at least one value, got none")
     return [check_number(v, f"{name}[{i}]", owner, low, high, low_open=low_open)
-            for i, v in enumerate(values)]
+            for i, v in enumerate(check_list(values, name, owner, of="numbers"))]
 
 
 def _levels(surface: Surface, z: np.ndarray, count: int = 20) -> np.ndarray:
