@@ -47,8 +47,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "on, off with --quick)")
     parser.add_argument("--only", default=None, metavar="SECTIONS",
                         help="comma-separated sections to run: conv, naive, mlp, cnn, rnn, "
-                             "gated (LSTM, GRU), charlm (character-level LSTM epoch), import, "
-                             "memory, notebooks")
+                             "gated (LSTM, GRU), attention (MultiHeadAttention), charlm "
+                             "(character-level LSTM epoch), import, memory, notebooks")
     parser.add_argument("--output", type=Path, default=ROOT / "_build" / "bench.json",
                         help="where to write the JSON (default: _build/bench.json)")
     args = parser.parse_args(argv)

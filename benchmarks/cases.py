@@ -36,6 +36,7 @@ TARGET_CNN = 2.0
 TARGET_RNN = 1.5
 TARGET_GATED = 1.0      # LSTM and GRU forward + backward
 TARGET_CHAR_LSTM = 1.5  # one epoch of the character-level LSTM
+TARGET_ATTENTION = 1.5  # MultiHeadAttention forward + backward
 TARGET_IMPORT_S = 0.3
 TARGET_NOTEBOOK_S = 90.0
 TARGET_PART_S = 180.0   # each part of the book (_toc.yml) executes in under 3 minutes
@@ -380,6 +381,61 @@ def gated_rows(cfg: Settings) -> list[Row]:
     ]
 
 
+# ------------------------------------------------------------------------------ attention
+ATTENTION_BATCH, ATTENTION_STEPS, ATTENTION_WIDTH, ATTENTION_HEADS = 32, 64, 64, 4
+
+
+def attention_rows(cfg: Settings) -> list[Row]:
+    """MultiHeadAttention as self-attention, forward + backward, against Keras's layer (same
+    weights) under ``tf.GradientTape`` in a ``tf.function``."""
+    from dlcourse.keras_ref import keras, tf
+    from dlcourse.scratch.attention import MultiHeadAttention
+
+    key_dim = ATTENTION_WIDTH // ATTENTION_HEADS
+    layer = MultiHeadAttention(ATTENTION_HEADS, key_dim, seed=0, name="attention")
+    twin = keras.layers.MultiHeadAttention(ATTENTION_HEADS, key_dim, name="attention")
+    rng = np.random.default_rng(0)
+    shape = (ATTENTION_BATCH, ATTENTION_STEPS, ATTENTION_WIDTH)
+    x = rng.standard_normal(shape, dtype=np.float32)
+    grad_y = rng.standard_normal(shape, dtype=np.float32)
+    layer(x, x)
+    twin.build(shape, shape)
+    twin.set_weights(layer.get_weights())
+    x_tf, grad_y_tf = tf.constant(x), tf.constant(grad_y)
+
+    @tf.function
+    def tf_step(x, grad_y):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = twin(x, x, training=True)
+        return y, tape.gradient(y, [x, *twin.trainable_weights], output_gradients=grad_y)
+
+    def scratch():
+        y = layer(x, x, training=True)
+        grads = layer.backward(grad_y)
+        return y, grads.grad_query + grads.grad_value  # x is the query and the value
+
+    def tensorflow():
+        return tf_step(x_tf, grad_y_tf)
+
+    y, grad_x = scratch()
+    y_tf, grads_tf = tensorflow()
+    _assert_close(y, y_tf.numpy(), "MultiHeadAttention: output")
+    _assert_close(grad_x, grads_tf[0].numpy(), "MultiHeadAttention: dJ/dx")
+    for weight, g in zip(layer.weight_names, grads_tf[1:], strict=True):
+        if weight != "key/bias":  # zero in exact arithmetic: compared are two roundings of 0
+            _assert_close(layer.grads[weight], g.numpy(), f"MultiHeadAttention: dJ/d{weight}")
+    timings = compare_times({"scratch": scratch, "tf": tensorflow}, repeat=cfg.repeat_fast,
+                            warmup=cfg.warmup)
+    return [_row("attention", "MultiHeadAttention fwd+bwd",
+                 f"batch {ATTENTION_BATCH}, {ATTENTION_STEPS} positions, width "
+                 f"{ATTENTION_WIDTH}, {ATTENTION_HEADS} heads", timings,
+                 target=TARGET_ATTENTION, target_kind="ratio",
+                 includes="self-attention layer(x, x, training=True) + backward vs keras "
+                          "MultiHeadAttention under GradientTape in a tf.function; float32; "
+                          "dJ/dx and every weight's gradient")]
+
+
 # ------------------------------------------------------------------------------ char-level LSTM
 CHAR_TEXT_CHARS, CHAR_WINDOW, CHAR_STEP = 20_000, 40, 3
 CHAR_EMBEDDING, CHAR_UNITS = 16, 64
@@ -650,6 +706,7 @@ SECTIONS = {
     "cnn": cnn_rows,
     "rnn": rnn_rows,
     "gated": gated_rows,
+    "attention": attention_rows,
     "charlm": char_lm_rows,
     "import": import_rows,
     "memory": memory_rows,

@@ -26,6 +26,7 @@ EXPECTED = {
                               # Sequential.fit vs Keras fit
     "rnn": (1, True),         # SimpleRNN forward + backward through time
     "gated": (2, True),       # LSTM and GRU forward + backward through time
+    "attention": (1, True),   # MultiHeadAttention forward + backward
     "import": (1, False),     # import dlcourse.scratch (the TF import is skipped when quick)
     "memory": (1, False),     # tracemalloc peak of a CNN epoch
 }

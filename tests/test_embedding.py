@@ -1,4 +1,4 @@
-"""dlcourse.scratch.embedding: Embedding against Keras (float64), and its mask feeding LSTM/GRU.
+"""dlcourse.scratch.embedding: Embedding against Keras (float64), and its mask feeding the RNNs.
 
 The output and the gradient of ``embeddings`` must agree with TensorFlow's to a relative error
 of ``tfcompare.RTOL`` (1e-7), the one-hot and scatter-add backward passes with each other to
@@ -8,11 +8,10 @@ give the recurrent layers exactly Keras's results, padding at the end or in the 
 
 import numpy as np
 import pytest
-from test_lstm import assert_config_is_keras, randn, random_weights
-from tfcompare import assert_close
+from tfcompare import assert_close, assert_config_is_keras, randn, random_weights
 
 from dlcourse.gradcheck import numerical_gradient, rel_error
-from dlcourse.keras_ref import keras, tf
+from dlcourse.scratch import layer_types
 from dlcourse.scratch.embedding import (
     Embedding,
     check_ids,
@@ -20,8 +19,6 @@ from dlcourse.scratch.embedding import (
     embedding_backward_naive,
     embedding_forward,
 )
-from dlcourse.scratch.gru import GRU
-from dlcourse.scratch.lstm import LSTM
 
 #: Ids with padding (0) at the end, in the middle, none; ids repeated within and across rows.
 IDS = np.array([[3, 1, 4, 1, 0, 0],
@@ -35,6 +32,8 @@ def ids_of(shape, input_dim=10, seed=0):
 
 def built_pair(ids, input_dim=10, output_dim=4, **kwargs):
     """An Embedding and its Keras twin (float64), random weights set on Keras, copied across."""
+    from dlcourse.keras_ref import keras
+
     layer = Embedding(input_dim, output_dim, dtype="float64", seed=0, **kwargs)
     keras_layer = keras.layers.Embedding(input_dim, output_dim, dtype="float64", **kwargs)
     layer.forward(ids)
@@ -47,6 +46,8 @@ def built_pair(ids, input_dim=10, output_dim=4, **kwargs):
 
 
 def keras_embedding_grad(keras_layer, ids, grad_output):
+    from dlcourse.keras_ref import tf
+
     with tf.GradientTape() as tape:
         y = keras_layer(tf.constant(ids))
         objective = tf.reduce_sum(y * grad_output)
@@ -65,7 +66,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("shape", CASES.values(), ids=CASES.keys())
-def test_embedding_matches_keras(shape):
+def test_embedding_matches_keras(shape, keras):
     ids = IDS if shape is None else ids_of(shape)
     layer, keras_layer = built_pair(ids)
     y = layer.forward(ids)
@@ -77,7 +78,7 @@ def test_embedding_matches_keras(shape):
     assert_close(layer.grads["embeddings"], grad_tf, "Embedding dJ/dembeddings")
 
 
-def test_embedding_weights_round_trip_through_keras():
+def test_embedding_weights_round_trip_through_keras(keras):
     keras_layer = keras.layers.Embedding(10, 4, dtype="float64")
     y_keras = keras_layer(IDS).numpy()  # Keras's own random initial weights
     layer = Embedding(10, 4, dtype="float64")
@@ -91,7 +92,7 @@ def test_embedding_weights_round_trip_through_keras():
 
 
 @pytest.mark.parametrize("mask_zero", [False, True])
-def test_embedding_mask_is_keras(mask_zero):
+def test_embedding_mask_is_keras(mask_zero, keras, tf):
     layer, keras_layer = built_pair(IDS, mask_zero=mask_zero)
     ours = layer.compute_mask(IDS)
     theirs = keras_layer.compute_mask(tf.constant(IDS))
@@ -105,6 +106,8 @@ def test_embedding_mask_is_keras(mask_zero):
 # ------------------------------------------------------------------- mask into recurrence
 def keras_model_run(layers, ids, g):
     """``keras.Sequential(layers)`` on ``ids`` (masks passed along by Keras) with its gradients."""
+    from dlcourse.keras_ref import keras, tf
+
     model = keras.Sequential([keras.Input(ids.shape[1:], dtype="int32"), *layers])
     with tf.GradientTape() as tape:
         y = model(tf.constant(ids))
@@ -113,17 +116,22 @@ def keras_model_run(layers, ids, g):
     return y.numpy(), [tf.convert_to_tensor(grad).numpy() for grad in grads]
 
 
-RECURRENT = {"lstm": (LSTM, keras.layers.LSTM, {}), "gru": (GRU, keras.layers.GRU, {}),
-             "gru-reset-before": (GRU, keras.layers.GRU, {"reset_after": False})}
+#: The recurrent layers behind an Embedding: type name and constructor arguments.
+RECURRENT = {"simple-rnn": ("SimpleRNN", {}),
+             "simple-rnn-relu": ("SimpleRNN", {"activation": "relu"}),
+             "lstm": ("LSTM", {}), "gru": ("GRU", {}),
+             "gru-reset-before": ("GRU", {"reset_after": False})}
 
 
 @pytest.mark.parametrize("return_sequences", [False, True], ids=["last", "sequences"])
 @pytest.mark.parametrize("kind", RECURRENT.values(), ids=RECURRENT.keys())
-def test_embedding_mask_zero_into_a_recurrent_layer_matches_keras(kind, return_sequences):
-    cls, keras_cls, kwargs = kind
+def test_embedding_mask_zero_into_a_recurrent_layer_matches_keras(kind, return_sequences,
+                                                                  keras):
+    name, kwargs = kind
     embedding, keras_embedding = built_pair(IDS, mask_zero=True)
-    recurrent = cls(3, return_sequences=return_sequences, seed=0, **kwargs)
-    keras_recurrent = keras_cls(3, return_sequences=return_sequences, dtype="float64", **kwargs)
+    recurrent = layer_types()[name](3, return_sequences=return_sequences, seed=0, **kwargs)
+    keras_recurrent = getattr(keras.layers, name)(3, return_sequences=return_sequences,
+                                                  dtype="float64", **kwargs)
     x = embedding.forward(IDS)
     recurrent.forward(x)
     keras_recurrent.build(x.shape)
@@ -191,7 +199,7 @@ def test_embedding_layer_gradient_matches_finite_differences():
 
 
 # ---------------------------------------------------------------------------- the layer
-def test_embedding_initialisation_and_dtype():
+def test_embedding_initialisation_and_dtype(keras):
     layer = Embedding(1000, 16, seed=0)
     y = layer.forward(IDS)
     assert y.dtype == layer.params["embeddings"].dtype == np.float32  # Keras's default
@@ -218,7 +226,7 @@ EMBEDDING_CONFIGS = [
 
 
 @pytest.mark.parametrize("kwargs", EMBEDDING_CONFIGS)
-def test_embedding_config_is_keras(kwargs):
+def test_embedding_config_is_keras(kwargs, keras):
     layer = Embedding(name="probe", **kwargs)
     layer.forward(IDS % kwargs["input_dim"])
     keras_kwargs = {k: v for k, v in kwargs.items() if k != "seed"}

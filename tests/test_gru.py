@@ -3,13 +3,15 @@
 Every forward value and gradient (input, every weight, the initial state) must agree with
 TensorFlow's in float64 to a relative error of ``tfcompare.RTOL`` (1e-7), the naive and fast
 functions with each other to 1e-12, and every backward pass with centred finite differences
-to 1e-6. The comparison helpers are ``test_lstm``'s.
+to 1e-6, and the fast kernels the layer runs (:mod:`dlcourse.scratch.recurrent_kernels`) the
+readable functions to 1e-12. The comparison helpers are ``tfcompare``'s.
 """
 
 import numpy as np
 import pytest
-from test_lstm import (
+from tfcompare import (
     MASK,
+    assert_close,
     assert_config_is_keras,
     assert_matches_finite_differences,
     assert_matches_keras,
@@ -17,10 +19,8 @@ from test_lstm import (
     randn,
     random_weights,
 )
-from tfcompare import assert_close
 
 from dlcourse.gradcheck import check_layer, numerical_gradient, rel_error
-from dlcourse.keras_ref import keras, tf
 from dlcourse.scratch.gru import (
     GRU,
     GRUCache,
@@ -31,6 +31,7 @@ from dlcourse.scratch.gru import (
     gru_forward_naive,
     gru_step,
 )
+from dlcourse.scratch.recurrent_kernels import gru_backward_kernel, gru_forward_kernel
 
 VARIANTS = {"reset-after": dict(reset_after=True), "reset-before": dict(reset_after=False)}
 
@@ -60,9 +61,9 @@ def _kwargs(case):
 
 @pytest.mark.parametrize("variant", VARIANTS.values(), ids=VARIANTS.keys())
 @pytest.mark.parametrize("case", GRU_CASES.values(), ids=GRU_CASES.keys())
-def test_gru_matches_keras(case, variant):
+def test_gru_matches_keras(case, variant, keras):
     x = randn(*case["x_shape"], seed=5)
-    layer, keras_layer = built_pair(GRU, keras.layers.GRU, x, **_kwargs(case), **variant)
+    layer, keras_layer = built_pair("GRU", x, **_kwargs(case), **variant)
     assert_matches_keras(layer, keras_layer, x, what="GRU")
 
 
@@ -77,20 +78,20 @@ MASK_CASES = {
 
 @pytest.mark.parametrize("variant", VARIANTS.values(), ids=VARIANTS.keys())
 @pytest.mark.parametrize("case", MASK_CASES.values(), ids=MASK_CASES.keys())
-def test_gru_with_a_mask_matches_keras(case, variant):
+def test_gru_with_a_mask_matches_keras(case, variant, keras):
     x = randn(4, 6, 3, seed=7)
-    layer, keras_layer = built_pair(GRU, keras.layers.GRU, x, **case, **variant)
+    layer, keras_layer = built_pair("GRU", x, **case, **variant)
     assert_matches_keras(layer, keras_layer, x, mask=MASK, what="GRU")
 
 
 @pytest.mark.parametrize("variant", VARIANTS.values(), ids=VARIANTS.keys())
-def test_gru_with_a_fully_masked_example_and_length_50_matches_keras(variant):
+def test_gru_with_a_fully_masked_example_and_length_50_matches_keras(variant, keras):
     x = randn(3, 50, 2, seed=8)
     mask = np.ones((3, 50), dtype=bool)
     mask[0] = False
     mask[1, 30:] = False
     mask[2, 10:20] = False
-    layer, keras_layer = built_pair(GRU, keras.layers.GRU, x, return_sequences=True,
+    layer, keras_layer = built_pair("GRU", x, return_sequences=True,
                                     return_state=True, **variant)
     assert_matches_keras(layer, keras_layer, x, mask=mask, what="GRU")
     out, h = layer.forward(x, mask=mask)
@@ -100,16 +101,16 @@ def test_gru_with_a_fully_masked_example_and_length_50_matches_keras(variant):
 
 @pytest.mark.parametrize("variant", VARIANTS.values(), ids=VARIANTS.keys())
 @pytest.mark.parametrize("mask", [None, MASK], ids=["no-mask", "mask"])
-def test_gru_initial_state_and_its_gradient_match_keras(mask, variant):
+def test_gru_initial_state_and_its_gradient_match_keras(mask, variant, keras):
     x = randn(4, 6, 3, seed=9)
-    layer, keras_layer = built_pair(GRU, keras.layers.GRU, x, return_sequences=True,
+    layer, keras_layer = built_pair("GRU", x, return_sequences=True,
                                     return_state=True, **variant)
     initial = [randn(4, 4, seed=10, scale=0.5)]
     assert_matches_keras(layer, keras_layer, x, mask=mask, initial_state=initial, what="GRU")
 
 
 @pytest.mark.parametrize("variant", VARIANTS.values(), ids=VARIANTS.keys())
-def test_gru_weights_round_trip_through_keras(variant):
+def test_gru_weights_round_trip_through_keras(variant, keras):
     x = randn(2, 5, 3, seed=12)
     keras_layer = keras.layers.GRU(4, dtype="float64", return_sequences=True, **variant)
     y_keras = keras_layer(x).numpy()  # Keras's own random initial weights
@@ -124,7 +125,7 @@ def test_gru_weights_round_trip_through_keras(variant):
 
 
 @pytest.mark.parametrize("variant", VARIANTS.values(), ids=VARIANTS.keys())
-def test_gru_initialisation_is_keras(variant):
+def test_gru_initialisation_is_keras(variant, keras):
     x = randn(2, 3, 40)
     layer = GRU(30, seed=0, **variant)
     layer.forward(x)
@@ -139,9 +140,9 @@ def test_gru_initialisation_is_keras(variant):
     np.testing.assert_allclose(recurrent_kernel @ recurrent_kernel.T, np.eye(30), atol=1e-12)
 
 
-def test_grad_h_steps_equal_tensorflow_gradients_wrt_the_states():
+def test_grad_h_steps_equal_tensorflow_gradients_wrt_the_states(keras, tf):
     x = randn(2, 7, 3, seed=13)
-    layer, _ = built_pair(GRU, keras.layers.GRU, x)
+    layer, _ = built_pair("GRU", x)
     g = randn(2, 4, seed=14)
     layer.forward(x)
     layer.backward(g)
@@ -226,6 +227,57 @@ def test_naive_and_fast_functions_agree(case, reset_after):
         a, b = getattr(fast, name), getattr(naive, name)
         assert a.shape == b.shape and rel_error(a, b) < 1e-12, name
     assert fast.grad_bias.shape == ((2, 15) if reset_after else (15,))
+
+
+KERNEL_CASES = {k: FUNCTION_CASES[k] for k in ("default", "mask", "initial-state-mask",
+                                                 "no-bias", "length-1")}
+
+
+@pytest.mark.parametrize("case", KERNEL_CASES.values(), ids=KERNEL_CASES.keys())
+def test_the_kernels_equal_the_readable_functions(case):
+    x, kernel, recurrent_kernel, bias, _, _, _, h0, mask = _function_args(case, True)
+    h, cache = gru_forward(x, kernel, recurrent_kernel, bias, h0=h0, mask=mask)
+    h_k, cache_k = gru_forward_kernel(x, kernel, recurrent_kernel, bias, h0, mask)
+    assert isinstance(cache_k, GRUCache) and cache_k.reset_after
+    assert rel_error(h_k, h) < 1e-12
+    for name in ("h", "gates", "recurrent_h"):
+        assert rel_error(getattr(cache_k, name), getattr(cache, name)) < 1e-12, name
+    grad_h = randn(*h.shape, seed=28)
+    readable = gru_backward(grad_h, cache)
+    # Either cache serves either backward function.
+    for fast in (gru_backward_kernel(grad_h, cache_k), gru_backward_kernel(grad_h, cache),
+                 gru_backward(grad_h, cache_k)):
+        assert isinstance(fast, GRUGradients)
+        for name in GRUGradients._fields:
+            a, b = getattr(fast, name), getattr(readable, name)
+            assert a.shape == b.shape and rel_error(a, b) < 1e-12, name
+
+
+def test_the_kernels_stay_finite_where_the_gates_saturate_keep_float32_and_refuse_others():
+    x, kernel, recurrent_kernel, bias, *_ = _function_args({}, True)
+    with np.errstate(all="raise"):  # σ(z) = (1 + tanh(z/2)) / 2 cannot overflow
+        h_k, cache_k = gru_forward_kernel(100 * x, kernel, recurrent_kernel, 100 * bias)
+        grads = gru_backward_kernel(np.ones_like(h_k), cache_k)
+    h, cache = gru_forward(100 * x, kernel, recurrent_kernel, 100 * bias)
+    assert np.abs(cache.gates).max() == 1.0  # saturated
+    assert rel_error(h_k, h) < 1e-12
+    readable = gru_backward(np.ones_like(h), cache)
+    for name in GRUGradients._fields:
+        assert rel_error(getattr(grads, name), getattr(readable, name)) < 1e-12, name
+    h32, cache32 = gru_forward_kernel(*[a.astype("float32")
+                                        for a in (x, kernel, recurrent_kernel, bias)])
+    assert h32.dtype == np.float32 and rel_error(h32, gru_forward(x, kernel, recurrent_kernel,
+                                                                  bias)[0]) < 1e-5
+    assert all(g.dtype == np.float32 for g in gru_backward_kernel(np.ones_like(h32), cache32))
+    _, before = gru_forward(x, kernel, recurrent_kernel, bias[0], reset_after=False)
+    with pytest.raises(ValueError, match=r"gru_backward_kernel\(\): computes activations "
+                                         r"\('tanh', 'sigmoid'\) with reset_after=True, the "
+                                         r"cache has \('tanh', 'sigmoid'\), "
+                                         r"reset_after=False; use gru_backward"):
+        gru_backward_kernel(np.ones_like(h), before)
+    # The layer runs the kernels with Keras's defaults only.
+    assert GRU(2)._fast() and not GRU(2, reset_after=False)._fast()
+    assert not GRU(2, recurrent_activation="tanh")._fast()
 
 
 @pytest.mark.parametrize("reset_after", [True, False], ids=["reset-after", "reset-before"])
@@ -317,7 +369,7 @@ GRU_CONFIGS = [
 
 
 @pytest.mark.parametrize("kwargs", GRU_CONFIGS)
-def test_gru_config_is_keras(kwargs):
+def test_gru_config_is_keras(kwargs, keras):
     layer = GRU(name="probe", **kwargs)
     layer.forward(randn(2, 5, 3).astype(kwargs.get("dtype", "float32")))
     assert_config_is_keras(layer, keras.layers.GRU(name="probe", **kwargs))

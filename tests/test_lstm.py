@@ -3,16 +3,24 @@
 Every forward value and gradient (input, every weight, initial states) must agree with
 TensorFlow's to a relative error of ``tfcompare.RTOL`` (1e-7), the naive and fast functions
 with each other to 1e-12, and every backward pass with centred finite differences to 1e-6.
-The helpers ``keras_run``, ``scratch_run``, ``assert_matches_keras`` and
-``assert_matches_finite_differences`` serve ``test_gru.py`` too.
+The fast kernels the layer runs (:mod:`dlcourse.scratch.recurrent_kernels`) must equal the
+readable functions to 1e-12 too. The comparison helpers are ``tfcompare``'s.
 """
 
 import numpy as np
 import pytest
-from tfcompare import assert_close
+from tfcompare import (
+    MASK,
+    assert_close,
+    assert_config_is_keras,
+    assert_matches_finite_differences,
+    assert_matches_keras,
+    built_pair,
+    randn,
+    random_weights,
+)
 
 from dlcourse.gradcheck import check_layer, numerical_gradient, rel_error
-from dlcourse.keras_ref import keras, tf
 from dlcourse.scratch.lstm import (
     LSTM,
     LSTMCache,
@@ -23,119 +31,11 @@ from dlcourse.scratch.lstm import (
     lstm_forward_naive,
     lstm_step,
 )
-
-
-def randn(*shape, seed=0, scale=1.0):
-    return scale * np.random.default_rng(seed).normal(size=shape)
-
-
-#: Padding at the end, in the middle, at the start, none; one row per example.
-MASK = np.array([[1, 1, 1, 1, 0, 0],
-                 [1, 1, 0, 0, 1, 1],
-                 [0, 1, 1, 1, 1, 0],
-                 [1, 1, 1, 1, 1, 1]], dtype=bool)
-
-
-def random_weights(layer, seed=0):
-    """Random weights of the layer's shapes, scaled so that the activations do not saturate."""
-    scales = {"kernel": 0.5, "recurrent_kernel": 0.4, "bias": 0.3}
-    return [randn(*layer.params[name].shape, seed=seed + k, scale=scales[name])
-            for k, name in enumerate(layer.params)]
-
-
-def built_pair(cls, keras_cls, x, units=4, **kwargs):
-    """A from-scratch layer and its Keras twin with the same random weights (set on Keras)."""
-    layer = cls(units, seed=0, **kwargs)
-    keras_layer = keras_cls(units, dtype="float64", **kwargs)
-    layer.forward(x)
-    keras_layer.build(x.shape)
-    assert [v.name for v in keras_layer.weights] == list(layer.params)
-    assert [w.shape for w in layer.get_weights()] == [w.shape for w in keras_layer.get_weights()]
-    weights = random_weights(layer)
-    keras_layer.set_weights(weights)
-    layer.set_weights(keras_layer.get_weights())  # the one line, each way
-    keras_layer.set_weights(layer.get_weights())
-    for ours, theirs in zip(layer.get_weights(), weights, strict=True):
-        np.testing.assert_array_equal(ours, theirs)
-    return layer, keras_layer
-
-
-def output_grads(layer, x, seed=6):
-    """Random ``dJ/d output`` for each output of the layer (and each returned state)."""
-    shapes = layer.compute_output_shape(x.shape)
-    shapes = list(shapes) if layer.return_state else [shapes]
-    return [randn(*shape, seed=seed + k) for k, shape in enumerate(shapes)]
-
-
-def keras_run(keras_layer, x, grads, mask=None, initial_state=None):
-    """The Keras layer on ``x`` under ``tf.GradientTape`` for ``J = Σ_k Σ y_k ⊙ grads[k]``.
-
-    Returns ``(outputs, dJ/dx, {weight name: dJ/dw}, [dJ/d initial state])`` as NumPy arrays.
-    """
-    xt = tf.constant(x)
-    states = None if initial_state is None else [tf.constant(s) for s in initial_state]
-    kwargs = {} if mask is None else {"mask": tf.constant(mask)}
-    if states is not None:
-        kwargs["initial_state"] = states
-    with tf.GradientTape() as tape:
-        tape.watch(xt)
-        if states is not None:
-            tape.watch(states)
-        out = keras_layer(xt, **kwargs)
-        outputs = list(out) if isinstance(out, (list, tuple)) else [out]
-        objective = sum(tf.reduce_sum(y * g) for y, g in zip(outputs, grads, strict=True))
-    weights = keras_layer.trainable_weights
-    result = tape.gradient(objective, [xt, *weights, *(states or [])])
-    named = {w.name: g.numpy() for w, g in zip(weights, result[1:], strict=False)}
-    return ([y.numpy() for y in outputs], result[0].numpy(), named,
-            [g.numpy() for g in result[1 + len(weights):]])
-
-
-def scratch_run(layer, x, grads, mask=None, initial_state=None):
-    """The same as :func:`keras_run` with the from-scratch layer."""
-    out = layer.forward(x, mask=mask, initial_state=initial_state)
-    outputs = list(out) if layer.return_state else [out]
-    outputs = [np.array(y) for y in outputs]  # copies: the next forward reuses nothing
-    grad_states = grads[1:] if layer.return_state else None
-    dx = layer.backward(grads[0], grad_states=grad_states)
-    initial = layer.grad_initial_state if initial_state is not None else []
-    return outputs, dx, dict(layer.grads), initial
-
-
-def assert_matches_keras(layer, keras_layer, x, mask=None, initial_state=None, what="layer"):
-    grads = output_grads(layer, x)
-    ours = scratch_run(layer, x, grads, mask, initial_state)
-    theirs = keras_run(keras_layer, x, grads, mask, initial_state)
-    assert len(ours[0]) == len(theirs[0])
-    for k, (a, b) in enumerate(zip(ours[0], theirs[0], strict=True)):
-        assert_close(a, b, f"{what} output {k}")
-    assert_close(ours[1], theirs[1], f"{what} dJ/dx")
-    assert sorted(ours[2]) == sorted(theirs[2])
-    for name, grad in theirs[2].items():
-        assert_close(ours[2][name], grad, f"{what} dJ/d{name}")
-    for k, (a, b) in enumerate(zip(ours[3], theirs[3], strict=True)):
-        assert_close(a, b, f"{what} dJ/d initial_state[{k}]")
-
-
-def assert_matches_finite_differences(layer, x, mask=None, initial_state=None, tol=1e-6):
-    """Every gradient of ``backward`` against centred differences, for any layer options."""
-    grads = output_grads(layer, x, seed=21)
-    _, dx, analytic, grad_initial = scratch_run(layer, x, grads, mask, initial_state)
-    analytic = {name: g.copy() for name, g in analytic.items()}
-
-    def objective(_=None):
-        out = layer.forward(x, mask=mask, initial_state=initial_state)
-        outputs = out if layer.return_state else [out]
-        return sum(np.sum(y * g) for y, g in zip(outputs, grads, strict=True))
-
-    points = {"input": (x, dx), **{name: (layer.params[name], analytic[name])
-                                   for name in layer.params}}
-    for k, state in enumerate(initial_state or []):
-        points[f"initial_state[{k}]"] = (state, grad_initial[k])
-    for name, (point, grad) in points.items():
-        err = rel_error(grad, numerical_gradient(objective, point))
-        assert err < tol, f"{layer!r} {name}: relative error {err:.2e}"
-
+from dlcourse.scratch.recurrent_kernels import (
+    has_kernel,
+    lstm_backward_kernel,
+    lstm_forward_kernel,
+)
 
 # ------------------------------------------------------------------------------ against Keras
 LSTM_CASES = {
@@ -164,9 +64,9 @@ def _kwargs(case):
 
 
 @pytest.mark.parametrize("case", LSTM_CASES.values(), ids=LSTM_CASES.keys())
-def test_lstm_matches_keras(case):
+def test_lstm_matches_keras(case, keras):
     x = randn(*case["x_shape"], seed=5)
-    layer, keras_layer = built_pair(LSTM, keras.layers.LSTM, x, **_kwargs(case))
+    layer, keras_layer = built_pair("LSTM", x, **_kwargs(case))
     assert_matches_keras(layer, keras_layer, x, what="LSTM")
     out = layer.forward(x)
     first = out[0] if layer.return_state else out
@@ -185,19 +85,19 @@ MASK_CASES = {
 
 
 @pytest.mark.parametrize("case", MASK_CASES.values(), ids=MASK_CASES.keys())
-def test_lstm_with_a_mask_matches_keras(case):
+def test_lstm_with_a_mask_matches_keras(case, keras):
     x = randn(4, 6, 3, seed=7)
-    layer, keras_layer = built_pair(LSTM, keras.layers.LSTM, x, **case)
+    layer, keras_layer = built_pair("LSTM", x, **case)
     assert_matches_keras(layer, keras_layer, x, mask=MASK, what="LSTM")
 
 
-def test_lstm_with_a_fully_masked_example_and_length_50_matches_keras():
+def test_lstm_with_a_fully_masked_example_and_length_50_matches_keras(keras):
     x = randn(3, 50, 2, seed=8)
     mask = np.ones((3, 50), dtype=bool)
     mask[0] = False          # nothing to read: the output stays the initial state, 0
     mask[1, 30:] = False     # padded at the end
     mask[2, 10:20] = False   # a gap in the middle
-    layer, keras_layer = built_pair(LSTM, keras.layers.LSTM, x, return_sequences=True,
+    layer, keras_layer = built_pair("LSTM", x, return_sequences=True,
                                     return_state=True)
     assert_matches_keras(layer, keras_layer, x, mask=mask, what="LSTM")
     out, h, c = layer.forward(x, mask=mask)
@@ -208,15 +108,15 @@ def test_lstm_with_a_fully_masked_example_and_length_50_matches_keras():
 
 
 @pytest.mark.parametrize("mask", [None, MASK], ids=["no-mask", "mask"])
-def test_lstm_initial_state_and_its_gradient_match_keras(mask):
+def test_lstm_initial_state_and_its_gradient_match_keras(mask, keras):
     x = randn(4, 6, 3, seed=9)
-    layer, keras_layer = built_pair(LSTM, keras.layers.LSTM, x, return_sequences=True,
+    layer, keras_layer = built_pair("LSTM", x, return_sequences=True,
                                     return_state=True)
     initial = [randn(4, 4, seed=10, scale=0.5), randn(4, 4, seed=11, scale=0.5)]
     assert_matches_keras(layer, keras_layer, x, mask=mask, initial_state=initial, what="LSTM")
 
 
-def test_lstm_weights_round_trip_through_keras():
+def test_lstm_weights_round_trip_through_keras(keras):
     x = randn(2, 5, 3, seed=12)
     keras_layer = keras.layers.LSTM(4, dtype="float64", return_sequences=True)
     y_keras = keras_layer(x).numpy()  # Keras's own random initial weights
@@ -234,7 +134,7 @@ def test_lstm_weights_round_trip_through_keras():
                                     {"bias_initializer": "ones"}], ids=["default",
                                                                        "no-unit-forget-bias",
                                                                        "ones"])
-def test_lstm_initialisation_is_keras(kwargs):
+def test_lstm_initialisation_is_keras(kwargs, keras):
     x = randn(2, 3, 40)
     layer = LSTM(30, seed=0, **kwargs)
     layer.forward(x)
@@ -249,7 +149,7 @@ def test_lstm_initialisation_is_keras(kwargs):
         np.testing.assert_array_equal(bias, np.r_[np.zeros(30), np.ones(30), np.zeros(60)])
 
 
-def keras_cell_grad_steps(layer, x, grad_output):
+def keras_cell_grad_steps(keras, tf, layer, x, grad_output):
     """``dJ/dh_t`` and ``dJ/dc_t`` at every step, unrolling a Keras LSTMCell under the tape."""
     cell = keras.layers.LSTMCell(layer.units, dtype="float64")
     cell.build(x.shape[1:])
@@ -266,13 +166,13 @@ def keras_cell_grad_steps(layer, x, grad_output):
     return [np.stack([g.numpy() for g in steps], axis=1) for steps in grads]
 
 
-def test_grad_steps_equal_tensorflow_gradients_wrt_the_states():
+def test_grad_steps_equal_tensorflow_gradients_wrt_the_states(keras, tf):
     x = randn(2, 7, 3, seed=13)
-    layer, _ = built_pair(LSTM, keras.layers.LSTM, x)
+    layer, _ = built_pair("LSTM", x)
     g = randn(2, 4, seed=14)
     layer.forward(x)
     layer.backward(g)
-    grad_h, grad_c = keras_cell_grad_steps(layer, x, g)
+    grad_h, grad_c = keras_cell_grad_steps(keras, tf, layer, x, g)
     assert_close(layer.grad_h_steps, grad_h, "dJ/dh_t")
     assert_close(layer.grad_c_steps, grad_c, "dJ/dc_t")
 
@@ -342,6 +242,63 @@ def test_naive_and_fast_functions_agree(case):
         for name in LSTMGradients._fields:
             a, b = getattr(fast, name), getattr(naive, name)
             assert a.shape == b.shape and rel_error(a, b) < 1e-12, name
+
+
+KERNEL_CASES = {k: FUNCTION_CASES[k] for k in ("default", "mask", "initial-states-mask",
+                                                 "no-bias", "length-1")}
+
+
+@pytest.mark.parametrize("case", KERNEL_CASES.values(), ids=KERNEL_CASES.keys())
+def test_the_kernels_equal_the_readable_functions(case):
+    x, kernel, recurrent_kernel, bias, _, _, h0, c0, mask = _function_args(case)
+    h, c, cache = lstm_forward(x, kernel, recurrent_kernel, bias, h0=h0, c0=c0, mask=mask)
+    h_k, c_k, cache_k = lstm_forward_kernel(x, kernel, recurrent_kernel, bias, h0, c0, mask)
+    assert isinstance(cache_k, LSTMCache)
+    assert rel_error(h_k, h) < 1e-12 and rel_error(c_k, c) < 1e-12
+    for name in ("h", "c", "gates", "c_act"):
+        assert rel_error(getattr(cache_k, name), getattr(cache, name)) < 1e-12, name
+    grad_h, grad_c = randn(*h.shape, seed=28), randn(*h.shape, seed=29)
+    for grad_c_arg in (None, grad_c):
+        readable = lstm_backward(grad_h, cache, grad_c_arg)
+        # Either cache serves either backward function.
+        for fast in (lstm_backward_kernel(grad_h, cache_k, grad_c_arg),
+                     lstm_backward_kernel(grad_h, cache, grad_c_arg),
+                     lstm_backward(grad_h, cache_k, grad_c_arg)):
+            assert isinstance(fast, LSTMGradients)
+            for name in LSTMGradients._fields:
+                a, b = getattr(fast, name), getattr(readable, name)
+                assert a.shape == b.shape and rel_error(a, b) < 1e-12, name
+
+
+def test_the_kernels_stay_finite_and_exact_where_the_gates_saturate():
+    # σ(z) = (1 + tanh(z/2)) / 2 cannot overflow: |z| of several hundred, no warning.
+    x, kernel, recurrent_kernel, bias, *_ = _function_args({})
+    with np.errstate(all="raise"):
+        h_k, c_k, cache_k = lstm_forward_kernel(100 * x, kernel, recurrent_kernel, 100 * bias)
+        grads = lstm_backward_kernel(np.ones_like(h_k), cache_k)
+    h, c, cache = lstm_forward(100 * x, kernel, recurrent_kernel, 100 * bias)
+    assert np.abs(cache.gates).max() == 1.0  # saturated
+    assert rel_error(h_k, h) < 1e-12 and rel_error(c_k, c) < 1e-12
+    readable = lstm_backward(np.ones_like(h), cache)
+    for name in LSTMGradients._fields:
+        assert rel_error(getattr(grads, name), getattr(readable, name)) < 1e-12, name
+
+
+def test_the_kernels_keep_float32_and_refuse_other_activations():
+    x, kernel, recurrent_kernel, bias, *_ = _function_args({})
+    args32 = [a.astype("float32") for a in (x, kernel, recurrent_kernel, bias)]
+    h32, c32, cache = lstm_forward_kernel(*args32)
+    assert h32.dtype == c32.dtype == np.float32
+    assert rel_error(h32, lstm_forward(x, kernel, recurrent_kernel, bias)[0]) < 1e-5
+    assert all(g.dtype == np.float32 for g in lstm_backward_kernel(np.ones_like(h32), cache))
+    _, _, relu_cache = lstm_forward(x, kernel, recurrent_kernel, bias, activation="relu")
+    with pytest.raises(ValueError, match=r"lstm_backward_kernel\(\): computes activations "
+                                         r"\('tanh', 'sigmoid'\), the cache has \('relu', "
+                                         r"'sigmoid'\); use lstm_backward"):
+        lstm_backward_kernel(np.ones_like(h32), relu_cache)
+    # The layer runs the kernels with Keras's defaults only.
+    assert has_kernel(LSTM(2).activation, LSTM(2).recurrent_activation)
+    assert not has_kernel(LSTM(2, activation="relu").activation, LSTM(2).recurrent_activation)
 
 
 @pytest.mark.parametrize("case", FUNCTION_CASES.values(), ids=FUNCTION_CASES.keys())
@@ -426,29 +383,6 @@ def test_lstm_layer_api():
     assert layer.forward(randn(2, 9, 3)).__len__() == 3  # any sequence length, as Keras
 
 
-def assert_config_is_keras(layer, keras_layer, skip=()):
-    """``get_config()`` has Keras's keys (plus ``seed``) and Keras's values, and round-trips.
-
-    The same check as ``test_layer_config.test_configs_have_keras_keys_and_values``, for
-    layer types not registered yet; ``skip`` names keys whose values are known to differ.
-    """
-    config, theirs = layer.get_config(), keras_layer.get_config()
-    assert set(config) == set(layer.config_keys())
-    assert set(config) - set(theirs) <= {"seed"}  # Keras keeps seeds inside the initializers
-    for key in set(config) & set(theirs) - set(skip):
-        ours, expected = config[key], theirs[key]
-        if isinstance(ours, dict) and key != "dtype":  # initializers and regularizers
-            # Initializers: {} or Keras's own settings ("uniform"); regularizers: Keras's
-            # factors, which it keeps in float32.
-            assert ours["config"] in ({}, expected["config"]) or ours["config"] == pytest.approx(
-                expected["config"], rel=1e-7), key
-            ours, expected = ({k: v for k, v in d.items() if k != "config"}
-                              for d in (ours, expected))
-        assert ours == expected and type(ours) is type(expected), key
-    copy = type(layer).from_config(config)
-    assert not copy.built and copy.get_config() == config
-
-
 LSTM_CONFIGS = [
     {"units": 3},
     {"units": 2, "activation": "relu", "recurrent_activation": "tanh", "use_bias": False,
@@ -461,7 +395,7 @@ LSTM_CONFIGS = [
 
 
 @pytest.mark.parametrize("kwargs", LSTM_CONFIGS)
-def test_lstm_config_is_keras(kwargs):
+def test_lstm_config_is_keras(kwargs, keras):
     layer = LSTM(name="probe", **kwargs)
     layer.forward(randn(2, 5, 3).astype(kwargs.get("dtype", "float32")))
     assert_config_is_keras(layer, keras.layers.LSTM(name="probe", **kwargs))

@@ -7,10 +7,18 @@ backward pass with centred finite differences to 1e-6.
 
 import numpy as np
 import pytest
-from tfcompare import assert_close, keras_forward_backward
+from tfcompare import (
+    MASK,
+    assert_close,
+    assert_config_is_keras,
+    assert_matches_finite_differences,
+    assert_matches_keras,
+    built_pair,
+    keras_forward_backward,
+    randn,
+)
 
 from dlcourse.gradcheck import check_layer, numerical_gradient, rel_error
-from dlcourse.keras_ref import keras, tf
 from dlcourse.scratch.recurrent import (
     RNNGradients,
     SimpleRNN,
@@ -20,35 +28,18 @@ from dlcourse.scratch.recurrent import (
     rnn_forward_naive,
     rnn_step,
 )
+from dlcourse.scratch.recurrent_kernels import (
+    rnn_backward_kernel,
+    rnn_forward_kernel,
+    rnn_has_kernel,
+)
 
 
-def randn(*shape, seed=0, scale=1.0):
-    return scale * np.random.default_rng(seed).normal(size=shape)
-
-
-def random_weights(features, units, seed=0):
+def rnn_weights(features, units, seed=0):
     """Kernel, recurrent kernel and a non-zero bias, scaled so that tanh does not saturate."""
     return (randn(features, units, seed=seed, scale=0.5),
             randn(units, units, seed=seed + 1, scale=0.4),
             randn(units, seed=seed + 2, scale=0.3))
-
-
-def built_pair(x, units=4, **kwargs):
-    """A SimpleRNN and its Keras twin with the same random weights (bias included)."""
-    layer = SimpleRNN(units, seed=0, **kwargs)
-    keras_layer = keras.layers.SimpleRNN(units, dtype="float64", **kwargs)
-    layer.forward(x)
-    keras_layer.build(x.shape)
-    ours, theirs = layer.get_weights(), keras_layer.get_weights()
-    assert [w.shape for w in ours] == [w.shape for w in theirs]
-    assert [v.name for v in keras_layer.weights] == list(layer.params)
-    weights = random_weights(x.shape[-1], units)[:len(ours)]
-    layer.set_weights(weights)
-    keras_layer.set_weights(layer.get_weights())  # the one line, each way
-    layer.set_weights(keras_layer.get_weights())
-    for a, b in zip(layer.get_weights(), weights, strict=True):
-        np.testing.assert_array_equal(a, b)
-    return layer, keras_layer
 
 
 # ------------------------------------------------------------------------------ against Keras
@@ -61,6 +52,8 @@ RNN_CASES = {
     "relu-last": dict(x_shape=(2, 5, 3), return_sequences=False, activation="relu"),
     "sigmoid-sequences": dict(x_shape=(2, 4, 3), return_sequences=True, activation="sigmoid"),
     "linear-last": dict(x_shape=(2, 4, 3), return_sequences=False, activation=None),
+    # softmax: not elementwise, so the layer runs the readable functions, not the kernels.
+    "softmax-sequences": dict(x_shape=(2, 4, 3), return_sequences=True, activation="softmax"),
     "no-bias-last": dict(x_shape=(2, 5, 3), return_sequences=False, use_bias=False),
     "no-bias-sequences": dict(x_shape=(2, 5, 3), return_sequences=True, use_bias=False),
 }
@@ -71,9 +64,9 @@ def _kwargs(case):
 
 
 @pytest.mark.parametrize("case", RNN_CASES.values(), ids=RNN_CASES.keys())
-def test_simple_rnn_matches_keras(case):
+def test_simple_rnn_matches_keras(case, keras):
     x = randn(*case["x_shape"], seed=5)
-    layer, keras_layer = built_pair(x, **_kwargs(case))
+    layer, keras_layer = built_pair("SimpleRNN", x, **_kwargs(case))
     y = layer.forward(x)
     g = randn(*y.shape, seed=6)
     dx = layer.backward(g)
@@ -92,11 +85,116 @@ def test_simple_rnn_passes_gradient_check(case):
     x = randn(*case["x_shape"], seed=7)
     layer = SimpleRNN(4, seed=1, **_kwargs(case))
     layer.forward(x)
-    layer.set_weights(random_weights(x.shape[-1], 4, seed=3)[:len(layer.get_weights())])
+    layer.set_weights(rnn_weights(x.shape[-1], 4, seed=3)[:len(layer.get_weights())])
     check_layer(layer, x)
 
 
-def keras_cell_grad_h_steps(layer, x, grad_output):
+STATE_CASES = {
+    "state": dict(return_state=True),
+    "sequences-state": dict(return_sequences=True, return_state=True),
+    "go-backwards-last": dict(go_backwards=True),
+    "go-backwards-sequences-state": dict(go_backwards=True, return_sequences=True,
+                                         return_state=True),
+    "relu-no-bias-state": dict(activation="relu", use_bias=False, return_state=True),
+}
+
+
+@pytest.mark.parametrize("case", STATE_CASES.values(), ids=STATE_CASES.keys())
+def test_simple_rnn_returned_state_and_go_backwards_match_keras(case, keras):
+    x = randn(3, 6, 5, seed=5)
+    layer, keras_layer = built_pair("SimpleRNN", x, **case)
+    assert_matches_keras(layer, keras_layer, x, what="SimpleRNN")
+
+
+MASK_CASES = {
+    "last": dict(),
+    "sequences": dict(return_sequences=True),
+    "sequences-state": dict(return_sequences=True, return_state=True),
+    "go-backwards-sequences-state": dict(return_sequences=True, return_state=True,
+                                         go_backwards=True),
+    "go-backwards-last": dict(go_backwards=True),
+    "relu-sequences": dict(activation="relu", return_sequences=True),
+}
+
+
+@pytest.mark.parametrize("case", MASK_CASES.values(), ids=MASK_CASES.keys())
+def test_simple_rnn_with_a_mask_matches_keras(case, keras):
+    # Padding at the end, in the middle, at the start, and none: the state is carried over
+    # the padded steps, which get no gradient.
+    x = randn(4, 6, 3, seed=7)
+    layer, keras_layer = built_pair("SimpleRNN", x, **case)
+    assert_matches_keras(layer, keras_layer, x, mask=MASK, what="SimpleRNN")
+
+
+def test_simple_rnn_with_a_fully_masked_example_and_length_50_matches_keras(keras):
+    x = randn(3, 50, 2, seed=8)
+    mask = np.ones((3, 50), dtype=bool)
+    mask[0] = False          # nothing to read: the output stays 0
+    mask[1, 30:] = False     # padded at the end
+    mask[2, 10:20] = False   # a gap in the middle
+    layer, keras_layer = built_pair("SimpleRNN", x, return_sequences=True, return_state=True)
+    assert_matches_keras(layer, keras_layer, x, mask=mask, what="SimpleRNN")
+    out, h = layer.forward(x, mask=mask)
+    np.testing.assert_array_equal(out[0], 0)
+    np.testing.assert_array_equal(out[1, 30:], np.broadcast_to(out[1, 29], (20, 4)))
+    np.testing.assert_array_equal(h, out[:, -1])
+    # A padded step gets no gradient of its input.
+    grad_x = layer.backward(np.ones_like(out))
+    assert np.all(grad_x[~mask] == 0) and np.all(np.any(grad_x[mask] != 0, axis=-1))
+
+
+@pytest.mark.parametrize("mask", [None, MASK], ids=["no-mask", "mask"])
+def test_simple_rnn_initial_state_and_its_gradient_match_keras(mask, keras):
+    x = randn(4, 6, 3, seed=9)
+    layer, keras_layer = built_pair("SimpleRNN", x, return_sequences=True, return_state=True)
+    initial = [randn(4, 4, seed=10, scale=0.5)]
+    assert_matches_keras(layer, keras_layer, x, mask=mask, initial_state=initial,
+                         what="SimpleRNN")
+
+
+@pytest.mark.parametrize("case", MASK_CASES.values(), ids=MASK_CASES.keys())
+def test_simple_rnn_with_mask_and_state_matches_finite_differences(case):
+    x = randn(4, 6, 2, seed=16)
+    layer = SimpleRNN(3, seed=1, **case)
+    layer.forward(x)
+    layer.set_weights(rnn_weights(2, 3, seed=4))
+    assert_matches_finite_differences(layer, x, mask=MASK,
+                                      initial_state=[randn(4, 3, seed=17, scale=0.5)])
+
+
+def test_simple_rnn_layer_api():
+    x = randn(4, 6, 3, seed=34)
+    layer = SimpleRNN(4, return_sequences=True, return_state=True, bias_regularizer="l2",
+                      seed=0)
+    assert layer.compute_output_shape((None, 6, 3)) == ((None, 6, 4), (None, 4))
+    out, h = layer.forward(x, mask=MASK)
+    np.testing.assert_array_equal(h, out[:, -1])
+    assert layer.compute_mask(x, MASK)[0] is MASK and SimpleRNN(4).compute_mask(x, MASK) is None
+    assert set(layer.regularizers) == {"bias"} and layer.kernel_regularizer is None
+    dx = layer.backward(None, grad_states=[np.ones((4, 4))])  # only the final state was used
+    assert dx.shape == x.shape and layer.grad_initial_state[0].shape == (4, 4)
+    np.testing.assert_array_equal(layer.forward_unchecked(x, mask=MASK)[0], out)
+
+
+SIMPLE_RNN_CONFIGS = [
+    {"units": 3},
+    {"units": 2, "activation": "relu", "use_bias": False, "kernel_initializer": "he_normal",
+     "recurrent_initializer": "glorot_uniform", "bias_initializer": "ones",
+     "kernel_regularizer": "l2", "recurrent_regularizer": "l1", "bias_regularizer": "l2",
+     "return_sequences": True, "return_state": True, "go_backwards": True, "seed": 3},
+    {"units": 4, "activation": None, "dtype": "float64", "seed": 0},
+]
+
+
+@pytest.mark.parametrize("kwargs", SIMPLE_RNN_CONFIGS)
+def test_simple_rnn_config_is_keras(kwargs, keras):
+    layer = SimpleRNN(name="probe", **kwargs)
+    layer.forward(randn(2, 5, 3).astype(kwargs.get("dtype", "float32")))
+    keras_kwargs = {k: v for k, v in kwargs.items() if k != "seed"}  # Keras's seed: dropout's
+    assert_config_is_keras(layer, keras.layers.SimpleRNN(name="probe", **keras_kwargs))
+
+
+def keras_cell_grad_h_steps(keras, tf, layer, x, grad_output):
     """``dJ/dh_t`` for every step, unrolling a Keras SimpleRNNCell under ``tf.GradientTape``."""
     cell = keras.layers.SimpleRNNCell(layer.units, activation=layer.activation.name,
                                       use_bias=layer.use_bias, dtype="float64")
@@ -115,16 +213,17 @@ def keras_cell_grad_h_steps(layer, x, grad_output):
 
 
 @pytest.mark.parametrize("return_sequences", [False, True])
-def test_grad_h_steps_equal_tensorflow_gradients_wrt_hidden_states(return_sequences):
+def test_grad_h_steps_equal_tensorflow_gradients_wrt_hidden_states(return_sequences, keras,
+                                                                    tf):
     x = randn(2, 7, 3, seed=8)
     layer = SimpleRNN(4, return_sequences=return_sequences, seed=0)
     layer.forward(x)
-    layer.set_weights(random_weights(3, 4, seed=9))
+    layer.set_weights(rnn_weights(3, 4, seed=9))
     g = randn(*layer.forward(x).shape, seed=10)
     assert layer.grad_h_steps is None
     layer.backward(g)
     assert layer.grad_h_steps.shape == (2, 7, 4)
-    assert_close(layer.grad_h_steps, keras_cell_grad_h_steps(layer, x, g), "dJ/dh_t")
+    assert_close(layer.grad_h_steps, keras_cell_grad_h_steps(keras, tf, layer, x, g), "dJ/dh_t")
     if not return_sequences:  # the loss reaches the last step directly
         np.testing.assert_array_equal(layer.grad_h_steps[:, -1], g)
 
@@ -153,13 +252,21 @@ FUNCTION_CASES = {
     "no-bias": dict(activation="tanh", bias=False),
     "initial-state": dict(activation="tanh", h0=True),
     "length-1": dict(activation="tanh", time=1),
+    "mask": dict(activation="tanh", mask=True),
+    "relu-mask-initial-state": dict(activation="relu", mask=True, h0=True),
+    "softmax-mask": dict(activation="softmax", mask=True),
 }
+
+
+def _mask(case, time=6):
+    """Padding at the end, in the middle and at the start (batch 3), or None."""
+    return MASK[:3, :time] if case.get("mask") else None
 
 
 def _function_args(case):
     batch, time, features, units = 3, case.get("time", 6), 4, 5
     x = randn(batch, time, features, seed=12)
-    kernel, recurrent_kernel, bias = random_weights(features, units, seed=13)
+    kernel, recurrent_kernel, bias = rnn_weights(features, units, seed=13)
     bias = bias if case.get("bias", True) else None
     h0 = randn(batch, units, seed=14, scale=0.5) if case.get("h0") else None
     return x, kernel, recurrent_kernel, bias, case["activation"], h0
@@ -168,13 +275,14 @@ def _function_args(case):
 @pytest.mark.parametrize("case", FUNCTION_CASES.values(), ids=FUNCTION_CASES.keys())
 def test_naive_and_fast_functions_agree(case):
     x, kernel, recurrent_kernel, bias, activation, h0 = _function_args(case)
-    h = rnn_forward(x, kernel, recurrent_kernel, bias, activation, h0)
-    h_naive = rnn_forward_naive(x, kernel, recurrent_kernel, bias, activation, h0)
+    mask = _mask(case)
+    h = rnn_forward(x, kernel, recurrent_kernel, bias, activation, h0, mask)
+    h_naive = rnn_forward_naive(x, kernel, recurrent_kernel, bias, activation, h0, mask)
     assert h.shape == h_naive.shape == (3, x.shape[1], 5)
     assert rel_error(h, h_naive) < 1e-12
     grad_h = randn(*h.shape, seed=15)
-    fast = rnn_backward(grad_h, x, h, kernel, recurrent_kernel, activation, h0)
-    naive = rnn_backward_naive(grad_h, x, h, kernel, recurrent_kernel, activation, h0)
+    fast = rnn_backward(grad_h, x, h, kernel, recurrent_kernel, activation, h0, mask)
+    naive = rnn_backward_naive(grad_h, x, h, kernel, recurrent_kernel, activation, h0, mask)
     assert isinstance(fast, RNNGradients) and isinstance(naive, RNNGradients)
     shapes = dict(grad_x=x.shape, grad_kernel=kernel.shape,
                   grad_recurrent_kernel=recurrent_kernel.shape, grad_bias=(5,),
@@ -184,18 +292,58 @@ def test_naive_and_fast_functions_agree(case):
         assert rel_error(getattr(fast, name), getattr(naive, name)) < 1e-12, name
 
 
+KERNEL_CASES = {k: v for k, v in FUNCTION_CASES.items() if k != "softmax-mask"
+                and v["activation"] != "softmax"}
+
+
+@pytest.mark.parametrize("case", KERNEL_CASES.values(), ids=KERNEL_CASES.keys())
+def test_the_kernels_equal_the_readable_functions(case):
+    x, kernel, recurrent_kernel, bias, activation, h0 = _function_args(case)
+    mask = _mask(case)
+    h = rnn_forward(x, kernel, recurrent_kernel, bias, activation, h0, mask)
+    h_k = rnn_forward_kernel(x, kernel, recurrent_kernel, bias, activation, h0, mask)
+    assert h_k.shape == h.shape and rel_error(h_k, h) < 1e-12
+    grad_h = randn(*h.shape, seed=15)
+    readable = rnn_backward(grad_h, x, h, kernel, recurrent_kernel, activation, h0, mask)
+    for states in (h, h_k):  # the kernel's states are a time-major array's view
+        fast = rnn_backward_kernel(grad_h, x, states, kernel, recurrent_kernel, activation, h0,
+                                   mask)
+        assert isinstance(fast, RNNGradients)
+        for name in RNNGradients._fields:
+            a, b = getattr(fast, name), getattr(readable, name)
+            assert a.shape == b.shape and rel_error(a, b) < 1e-12, name
+
+
+def test_the_kernels_keep_float32_and_refuse_softmax():
+    x, kernel, recurrent_kernel, bias, _, _ = _function_args({"activation": "tanh"})
+    args32 = [a.astype("float32") for a in (x, kernel, recurrent_kernel, bias)]
+    h32 = rnn_forward_kernel(*args32)
+    assert h32.dtype == np.float32 and rel_error(h32, rnn_forward(x, kernel, recurrent_kernel,
+                                                                  bias)) < 1e-5
+    grads = rnn_backward_kernel(np.ones_like(h32), args32[0], h32, args32[1], args32[2])
+    assert all(g.dtype == np.float32 for g in grads)
+    with pytest.raises(ValueError, match=r"rnn_forward_kernel\(\): computes elementwise "
+                                         r"activations, got 'softmax'; use rnn_forward\(\)"):
+        rnn_forward_kernel(x, kernel, recurrent_kernel, bias, "softmax")
+    # The layer runs the kernels for every activation but softmax, the readable path else.
+    assert rnn_has_kernel(SimpleRNN(2, activation="relu").activation)
+    assert not rnn_has_kernel(SimpleRNN(2, activation="softmax").activation)
+
+
 @pytest.mark.parametrize("case", FUNCTION_CASES.values(), ids=FUNCTION_CASES.keys())
 @pytest.mark.parametrize("backward", [rnn_backward, rnn_backward_naive])
 def test_rnn_backward_matches_finite_differences(case, backward):
     x, kernel, recurrent_kernel, bias, activation, h0 = _function_args(case)
     bias = np.zeros(5) if bias is None else bias
     h0 = np.zeros((3, 5)) if h0 is None else h0
-    h = rnn_forward(x, kernel, recurrent_kernel, bias, activation, h0)
+    mask = _mask(case)
+    h = rnn_forward(x, kernel, recurrent_kernel, bias, activation, h0, mask)
     grad_h = randn(*h.shape, seed=16)
-    grads = backward(grad_h, x, h, kernel, recurrent_kernel, activation, h0)
+    grads = backward(grad_h, x, h, kernel, recurrent_kernel, activation, h0, mask)
 
     def objective(_=None):
-        return np.sum(rnn_forward(x, kernel, recurrent_kernel, bias, activation, h0) * grad_h)
+        h = rnn_forward(x, kernel, recurrent_kernel, bias, activation, h0, mask)
+        return np.sum(h * grad_h)
 
     for name, point in [("grad_x", x), ("grad_kernel", kernel),
                         ("grad_recurrent_kernel", recurrent_kernel), ("grad_bias", bias),
@@ -364,7 +512,7 @@ def test_simple_rnn_backward_before_forward_and_wrong_gradient_shape():
     (dict(units=0), ValueError, r"units must be an integer >= 1, got 0"),
     (dict(units=2.0), TypeError, r"units must be an integer >= 1, got 2\.0 \(float\)"),
     (dict(units=4, activation="tanhh"), ValueError,
-     r"unknown activation 'tanhh'; expected one of \[.*'tanh'\] or None"),
+     r"unknown activation 'tanhh' for activation; expected one of \[.*'tanh'\] or None"),
     (dict(units=4, return_sequences="yes"), TypeError,
      r"return_sequences must be True or False, got 'yes'"),
     (dict(units=4, recurrent_initializer="orthogonall"), ValueError,

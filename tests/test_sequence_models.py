@@ -1,4 +1,4 @@
-"""Models that read ids: Embedding → LSTM/GRU → Dense in a Sequential, against Keras (float64).
+"""Models that read ids: Embedding → SimpleRNN/LSTM/GRU → Dense in a Sequential, against Keras.
 
 - the weights round-trip through ``to_keras`` / ``from_keras`` and both models predict the same
   (relative error ``tfcompare.RTOL``, 1e-7), with ``mask_zero`` True and False, padding at the
@@ -36,17 +36,11 @@ IDS = np.array([[3, 1, 4, 1, 0, 0],
                 [6, 5, 3, 5, 8, 9],
                 [7, 0, 1, 0, 0, 0]])
 
-RECURRENT = {"lstm": lambda **kw: LSTM(5, seed=1, name="rnn", **kw),
+RECURRENT = {"simple-rnn": lambda **kw: SimpleRNN(5, seed=1, name="rnn", **kw),
+             "lstm": lambda **kw: LSTM(5, seed=1, name="rnn", **kw),
              "gru": lambda **kw: GRU(5, seed=1, name="rnn", **kw),
              "gru-reset-before": lambda **kw: GRU(5, reset_after=False, seed=1, name="rnn",
                                                   **kw)}
-
-
-@pytest.fixture(scope="module")
-def keras_ref():
-    from dlcourse import keras_ref
-
-    return keras_ref
 
 
 @pytest.fixture
@@ -96,12 +90,14 @@ def test_weights_round_trip_through_keras_with_equal_predictions(keras_ref, recu
 
 
 def test_return_sequences_and_go_backwards_travel_with_the_mask(keras_ref):
-    # Embedding → LSTM(return_sequences) → GRU(go_backwards) → Dense: the mask reaches the GRU.
+    # Embedding → LSTM(return_sequences) → Dense → SimpleRNN(go_backwards, return_sequences)
+    # → GRU(go_backwards) → Dense: the mask reaches every recurrent layer.
     model = Sequential([
         Input((6,), dtype="int64"),
         Embedding(10, 4, mask_zero=True, dtype="float64", seed=0),
         LSTM(5, return_sequences=True, dtype="float64", seed=1),
         Dense(4, activation="tanh", dtype="float64", seed=2),  # per step; passes the mask on
+        SimpleRNN(4, return_sequences=True, go_backwards=True, dtype="float64", seed=5),
         GRU(3, go_backwards=True, dtype="float64", seed=3),
         Dense(2, dtype="float64", seed=4),
     ])
@@ -140,11 +136,12 @@ def test_to_keras_refuses_what_changes_the_computation(keras_ref):
 @pytest.mark.parametrize("make_optimizer", [lambda: SGD(0.5),
                                             lambda: SGD(0.3, momentum=0.9, nesterov=True)],
                          ids=["sgd", "sgd-nesterov"])
-def test_fit_follows_keras_fit(keras_float64, make_optimizer):
+@pytest.mark.parametrize("recurrent", ["lstm", "simple-rnn"])
+def test_fit_follows_keras_fit(keras_float64, make_optimizer, recurrent):
     # Same initial weights, same data order (shuffle=False), same optimizer, float64 on both
     # sides: the weights after 2 epochs agree to 1e-6 relative.
     keras_ref = keras_float64
-    model = text_model("lstm", mask_zero=True)
+    model = text_model(recurrent, mask_zero=True)
     random_weights(model)
     twin = keras_ref.to_keras(model)
     rng = np.random.default_rng(0)
@@ -200,12 +197,11 @@ def test_padding_does_not_change_the_prediction(recurrent):
 
 
 def test_a_mask_reaching_a_layer_that_cannot_use_it_is_refused():
-    for layer in (SimpleRNN(3, name="late"), BatchNormalization(name="late")):
-        model = Sequential([Embedding(10, 4, mask_zero=True), LSTM(3, return_sequences=True),
-                            layer])
-        with pytest.raises(ValueError, match=r"'late' receives the mask .* its Keras twin "
-                                             "would use"):
-            model.predict(IDS)
+    model = Sequential([Embedding(10, 4, mask_zero=True), LSTM(3, return_sequences=True),
+                        BatchNormalization(name="late")])
+    with pytest.raises(ValueError, match=r"'late' receives the mask .* its Keras twin "
+                                         "would use"):
+        model.predict(IDS)
     # Without mask_zero there is no mask: the same stack runs.
     Sequential([Embedding(10, 4), SimpleRNN(3)]).predict(IDS)
     # Flatten drops the mask, as Keras's does.
@@ -228,6 +224,8 @@ def test_sequential_refuses_return_state_and_ids_after_the_first_layer():
     with pytest.raises(ValueError, match=r"LSTM 'st' has return_state=True: its output is a "
                                          r"tuple \(output, \*states\)"):
         Sequential([Embedding(10, 4), LSTM(3, return_state=True, name="st")])
+    with pytest.raises(ValueError, match=r"SimpleRNN 'st' has return_state=True"):
+        Sequential([Embedding(10, 4), SimpleRNN(3, return_state=True, name="st")])
     with pytest.raises(ValueError, match=r"Embedding 'late' takes integer input \(ids\), so it "
                                          "can only be the first layer"):
         Sequential([Dense(2), Embedding(10, 4, name="late")])

@@ -114,6 +114,8 @@ class Embedding(Layer):
 
     weight_names = ("embeddings",)
     input_kind = "integer"  # ids of any shape (batch, ...), checked against input_dim
+    #: The penalty on ``embeddings``: ``regularizers["embeddings"]``, what the model adds.
+    embeddings_regularizer = regularizers.PenaltyArgument()
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform",
                  embeddings_regularizer=None, mask_zero: bool = False,
@@ -127,9 +129,7 @@ class Embedding(Layer):
         super().__init__(name=name, seed=seed, dtype=dtype)
         self.input_dim, self.output_dim = input_dim, output_dim
         self.embeddings_initializer = initializer
-        self.embeddings_regularizer = regularizer
-        if regularizer is not None:
-            self.regularizers["embeddings"] = regularizer
+        self.embeddings_regularizer = regularizer  # kept in regularizers["embeddings"]
         self.mask_zero = mask_zero
 
     # ----------------------------------------------------------------------------- building

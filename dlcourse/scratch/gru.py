@@ -26,7 +26,11 @@ and ``r``). ``reset_after=False`` (the original GRU of Cho et al., 2014) resets 
 before the product and has one bias ``(3·units,)``.
 
 Masks are handled as in :mod:`~dlcourse.scratch.lstm` (a masked step keeps ``h_{t-1}``), and
-each operation comes as a readable ``*_naive`` and a fast twin with the same signature.
+each operation comes as a ``*_naive`` loop over examples and steps and a twin with the same
+signature that computes the whole batch at each step. With Keras's defaults (tanh, sigmoid,
+``reset_after=True``) the layer runs the same computation made fast,
+:func:`~dlcourse.scratch.recurrent_kernels.gru_forward_kernel` and
+:func:`~dlcourse.scratch.recurrent_kernels.gru_backward_kernel`; tests keep all three equal.
 """
 
 from __future__ import annotations
@@ -35,8 +39,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from dlcourse.scratch import recurrent_kernels
 from dlcourse.scratch.base import register_layer
-from dlcourse.scratch.recurrent import (
+from dlcourse.scratch.recurrent_base import (
     RecurrentLayer,
     check_recurrent_args,
     get_activation,
@@ -146,7 +151,9 @@ def gru_step(x_t, h_prev, kernel, recurrent_kernel, bias, activation="tanh",
     return GRUStep(h, np.concatenate([z, r, candidate], axis=-1), recurrent_h)
 
 
-def _check(where, x, kernel, recurrent_kernel, bias, reset_after, h0, mask):
+def check_gru_args(where, x, kernel, recurrent_kernel, bias, reset_after, h0, mask):
+    """The GRU functions' arguments checked (``where`` names the function in the errors):
+    ``x, kernel, recurrent_kernel, reset_after, h0, mask``, ``h0`` zeros if None."""
     reset_after = check_bool(reset_after, "reset_after", where)
     units = np.shape(recurrent_kernel)[0] if np.ndim(recurrent_kernel) else 0
     x, kernel, recurrent_kernel, (h0,), mask = check_recurrent_args(
@@ -176,7 +183,7 @@ def gru_forward_naive(x, kernel, recurrent_kernel, bias, activation="tanh",
     cache : GRUCache
         For :func:`gru_backward`.
     """
-    x, kernel, recurrent_kernel, reset_after, h0, mask = _check(
+    x, kernel, recurrent_kernel, reset_after, h0, mask = check_gru_args(
         "gru_forward_naive()", x, kernel, recurrent_kernel, bias, reset_after, h0, mask)
     act = get_activation(activation, "gru_forward_naive()")
     ract = get_activation(recurrent_activation, "gru_forward_naive()")
@@ -200,54 +207,33 @@ def gru_forward_naive(x, kernel, recurrent_kernel, bias, activation="tanh",
 
 def gru_forward(x, kernel, recurrent_kernel, bias, activation="tanh",
                 recurrent_activation="sigmoid", reset_after=True, h0=None, mask=None):
-    """All states of a GRU, vectorised over the batch (the layer's version).
+    """All states of a GRU, one :func:`gru_step` per time step for the whole batch.
 
-    Same parameters, results and equations as :func:`gru_forward_naive`. The input part
-    ``x_t @ kernel + bias`` of every step is one matrix product before the loop; a mask is
-    applied as Keras does, computing the step and keeping the old state where it is False.
+    Same parameters, results and equations as :func:`gru_forward_naive`, without the loop over
+    the examples. A mask is applied as Keras does: the step is computed, and the old state
+    kept where the mask is False.
     """
-    x, kernel, recurrent_kernel, reset_after, h0, mask = _check(
+    x, kernel, recurrent_kernel, reset_after, h0, mask = check_gru_args(
         "gru_forward()", x, kernel, recurrent_kernel, bias, reset_after, h0, mask)
     act = get_activation(activation, "gru_forward()")
     ract = get_activation(recurrent_activation, "gru_forward()")
-    batch, time, features = x.shape
-    u = recurrent_kernel.shape[0]
-    xw = (x.reshape(batch * time, features) @ kernel).reshape(batch, time, 3 * u)
-    if bias is not None:
-        xw += bias[0] if reset_after else bias
-    xw = xw.transpose(1, 0, 2)  # time-major: every step's slice is one contiguous block
-    keep = None if mask is None else mask.T[:, :, None]
-    gates = np.empty((time, batch, 3 * u), dtype=h0.dtype)
-    recurrent_h = np.empty((time, batch, u), dtype=h0.dtype)
-    h = np.empty_like(recurrent_h)
+    h, gates, recurrent_h = [], [], []
     h_prev = h0
-    for t in range(time):
-        if reset_after:
-            hw = h_prev @ recurrent_kernel
-            if bias is not None:
-                hw += bias[1]
-        else:
-            hw = h_prev @ recurrent_kernel[:, :2 * u]
-        z = gates[t, :, :u] = ract.forward(xw[t, :, :u] + hw[:, :u])
-        r = gates[t, :, u:2 * u] = ract.forward(xw[t, :, u:2 * u] + hw[:, u:2 * u])
-        if reset_after:
-            recurrent_h[t] = hw[:, 2 * u:]
-            candidate = act.forward(xw[t, :, 2 * u:] + r * recurrent_h[t])
-        else:
-            recurrent_h[t] = (r * h_prev) @ recurrent_kernel[:, 2 * u:]
-            candidate = act.forward(xw[t, :, 2 * u:] + recurrent_h[t])
-        gates[t, :, 2 * u:] = candidate
-        h[t] = z * h_prev + (1 - z) * candidate
-        if keep is not None:
-            h[t] = np.where(keep[t], h[t], h_prev)
-        h_prev = h[t]
-    h, gates, recurrent_h = (a.transpose(1, 0, 2) for a in (h, gates, recurrent_h))
+    for t in range(x.shape[1]):
+        step = gru_step(x[:, t], h_prev, kernel, recurrent_kernel, bias, act, ract, reset_after)
+        h_t = step.h if mask is None else np.where(mask[:, t, None], step.h, h_prev)
+        h.append(h_t)
+        gates.append(step.gates)
+        recurrent_h.append(step.recurrent_h)
+        h_prev = h_t
+    h, gates, recurrent_h = (np.stack(a, axis=1) for a in (h, gates, recurrent_h))
     return h, GRUCache(x, h0, mask, gates, recurrent_h, h, kernel, recurrent_kernel, act, ract,
                        reset_after)
 
 
 # ------------------------------------------------------------------------------ backward
-def _check_grad(where: str, cache: GRUCache, grad_h) -> np.ndarray:
+def check_gru_grad(where: str, cache: GRUCache, grad_h) -> np.ndarray:
+    """``grad_h`` as an array of the states' shape and dtype, ``cache`` a :class:`GRUCache`."""
     if not isinstance(cache, GRUCache):
         raise TypeError(f"{where}: expected the GRUCache that gru_forward returned, "
                         f"got {type(cache).__name__}")
@@ -292,7 +278,7 @@ def gru_backward_naive(grad_h, cache: GRUCache) -> GRUGradients:
     weight gives, as for the simple RNN, its outer-product term of the weight's gradient and
     its term of ``dJ/dx_t`` or ``δ_t``. A masked step passes ``dh`` back unchanged.
     """
-    grad_h = _check_grad("gru_backward_naive()", cache, grad_h)
+    grad_h = check_gru_grad("gru_backward_naive()", cache, grad_h)
     x, h0, mask, gates, recurrent_h, h, kernel, recurrent_kernel, act, ract, reset_after = cache
     batch, time, _ = x.shape
     u = h.shape[-1]
@@ -341,64 +327,65 @@ def gru_backward_naive(grad_h, cache: GRUCache) -> GRUGradients:
 
 
 def gru_backward(grad_h, cache: GRUCache) -> GRUGradients:
-    """Backpropagation through time, vectorised over the batch (the layer's version).
+    """Backpropagation through time for the whole batch at each step.
 
-    Same parameters, result and formulas as :func:`gru_backward_naive`. Only the recursion
-    needs the loop; the weight and input gradients are computed after it, one matrix product
-    each, from the pre-activation gradients of every step.
+    Same parameters, result and formulas as :func:`gru_backward_naive`, without the loop over
+    the examples. Only the recursion needs the loop over the steps; the weight and input
+    gradients are computed after it, one matrix product each, from the pre-activation
+    gradients of every step.
     """
-    grad_h = _check_grad("gru_backward()", cache, grad_h)
+    grad_h = check_gru_grad("gru_backward()", cache, grad_h)
     x, h0, mask, gates, recurrent_h, h, kernel, recurrent_kernel, act, ract, reset_after = cache
     batch, time, features = x.shape
     u = h.shape[-1]
-    grad_h_tm, gates_tm, rec_tm = (a.transpose(1, 0, 2) for a in (grad_h, gates, recurrent_h))
-    h_prev_tm = np.concatenate([h0[None], h.transpose(1, 0, 2)[:-1]])
-    keep = None if mask is None else mask.T[:, :, None].astype(h.dtype)
-    da_x = np.empty((time, batch, 3 * u), dtype=h.dtype)   # input part's pre-activations
-    da_rec = np.empty_like(da_x)                           # recurrent part's (reset_after)
-    grad_h_steps = np.empty((time, batch, u), dtype=h.dtype)
-    kernel_z_r_t, kernel_h_t = recurrent_kernel[:, :2 * u].T, recurrent_kernel[:, 2 * u:].T
+    h_prev = np.concatenate([h0[:, None], h[:, :-1]], axis=1)  # h_{t-1} for every step
+    da_x = np.zeros((batch, time, 3 * u), dtype=h.dtype)    # the input part's pre-activations
+    da_rec = np.zeros_like(da_x)                            # the recurrent part's
+    grad_h_steps = np.zeros_like(h)
     dh_next = np.zeros_like(h0)
-    for t in range(time - 1, -1, -1):
-        dh = grad_h_steps[t] = grad_h_tm[t] + dh_next
-        if keep is not None:  # masked examples pass dh straight back
-            dh = dh * keep[t]
-        z, r, candidate = gates_tm[t, :, :u], gates_tm[t, :, u:2 * u], gates_tm[t, :, 2 * u:]
-        dh_next = dh * z
-        da_h = da_x[t, :, 2 * u:] = grad_z_from_output(act, candidate, dh * (1 - z))
+    for t in reversed(range(time)):
+        dh = grad_h[:, t] + dh_next
+        z, r, candidate = np.split(gates[:, t], 3, axis=-1)
+        dz = dh * (h_prev[:, t] - candidate)      # h_t = z ⊙ h_{t-1} + (1 − z) ⊙ h̃
+        dh_back = dh * z
+        da_h = grad_z_from_output(act, candidate, dh * (1 - z))
+        if reset_after:                           # a_h = x W_xh + b + r ⊙ u
+            dr = da_h * recurrent_h[:, t]
+            du = da_h * r
+        else:                                     # a_h = x W_xh + b + (r ⊙ h_{t-1}) R_h
+            d_reset_h = da_h @ recurrent_kernel[:, 2 * u:].T
+            dr = d_reset_h * h_prev[:, t]
+            dh_back = dh_back + d_reset_h * r
+            du = da_h                             # dJ/d((r ⊙ h_{t-1}) R_h)
+        da_z, da_r = grad_z_from_output(ract, z, dz), grad_z_from_output(ract, r, dr)
+        step_x = np.concatenate([da_z, da_r, da_h], axis=-1)
+        step_rec = np.concatenate([da_z, da_r, du], axis=-1)
         if reset_after:
-            dr = da_h * rec_tm[t]
-            da_rec[t, :, 2 * u:] = da_h * r
+            dh_back = dh_back + step_rec @ recurrent_kernel.T
         else:
-            d_reset_h = da_h @ kernel_h_t
-            dr = d_reset_h * h_prev_tm[t]
-            dh_next += d_reset_h * r
-        da_x[t, :, :u] = grad_z_from_output(ract, z, dh * (h_prev_tm[t] - candidate))
-        da_x[t, :, u:2 * u] = grad_z_from_output(ract, r, dr)
-        if reset_after:
-            da_rec[t, :, :2 * u] = da_x[t, :, :2 * u]
-            dh_next += da_rec[t] @ recurrent_kernel.T
-        else:
-            dh_next += da_x[t, :, :2 * u] @ kernel_z_r_t
-        if keep is not None:
-            dh_next += grad_h_steps[t] * (1 - keep[t])
+            dh_back = dh_back + step_x[:, :2 * u] @ recurrent_kernel[:, :2 * u].T
+        if mask is not None:  # masked: h_t = h_{t-1}; dh passes straight back
+            keep = mask[:, t, None]
+            step_x, step_rec = np.where(keep, step_x, 0), np.where(keep, step_rec, 0)
+            dh_back = np.where(keep, dh_back, dh)
+        grad_h_steps[:, t], da_x[:, t], da_rec[:, t] = dh, step_x, step_rec
+        dh_next = dh_back
     rows = batch * time
-    da_x_rows = da_x.transpose(1, 0, 2).reshape(rows, 3 * u)
-    h_prev_rows = h_prev_tm.transpose(1, 0, 2).reshape(rows, u)
+    da_x_rows, da_rec_rows = da_x.reshape(rows, 3 * u), da_rec.reshape(rows, 3 * u)
+    h_prev_rows = h_prev.reshape(rows, u)
     if reset_after:
-        da_rec_rows = da_rec.transpose(1, 0, 2).reshape(rows, 3 * u)
         grad_recurrent_kernel = h_prev_rows.T @ da_rec_rows
         grad_bias = np.stack([da_x_rows.sum(axis=0), da_rec_rows.sum(axis=0)])
-    else:
-        reset_h_rows = (gates[:, :, u:2 * u] * h_prev_tm.transpose(1, 0, 2)).reshape(rows, u)
+    else:  # z and r see h_{t-1}, the candidate r ⊙ h_{t-1}
+        reset_h_rows = (gates[:, :, u:2 * u] * h_prev).reshape(rows, u)
         grad_recurrent_kernel = np.concatenate([h_prev_rows.T @ da_x_rows[:, :2 * u],
-                                                reset_h_rows.T @ da_x_rows[:, 2 * u:]], axis=1)
+                                                reset_h_rows.T @ da_rec_rows[:, 2 * u:]], axis=1)
         grad_bias = da_x_rows.sum(axis=0)
     return GRUGradients(
         grad_x=(da_x_rows @ kernel.T).reshape(batch, time, features),
         grad_kernel=x.reshape(rows, features).T @ da_x_rows,
         grad_recurrent_kernel=grad_recurrent_kernel, grad_bias=grad_bias, grad_h0=dh_next,
-        grad_h_steps=grad_h_steps.transpose(1, 0, 2))
+        grad_h_steps=grad_h_steps)
 
 
 # ------------------------------------------------------------------------------ the layer
@@ -439,23 +426,36 @@ class GRU(RecurrentLayer):
                  return_state: bool = False, go_backwards: bool = False,
                  reset_after: bool = True, name: str | None = None, seed: int | None = None,
                  dtype=None):
-        reset_after = check_bool(reset_after, "reset_after", self._owner(name))
-        super().__init__(units, activation, recurrent_activation, use_bias, kernel_initializer,
-                         recurrent_initializer, bias_initializer, kernel_regularizer,
-                         recurrent_regularizer, bias_regularizer, return_sequences,
-                         return_state, go_backwards, name, seed, dtype)
+        owner = self._owner(name)
+        recurrent_activation = get_activation(recurrent_activation, owner,
+                                              "recurrent_activation")
+        reset_after = check_bool(reset_after, "reset_after", owner)
+        super().__init__(units, activation, use_bias, kernel_initializer, recurrent_initializer,
+                         bias_initializer, kernel_regularizer, recurrent_regularizer,
+                         bias_regularizer, return_sequences, return_state, go_backwards, name,
+                         seed, dtype)
+        self.recurrent_activation = recurrent_activation
         self.reset_after = reset_after
 
     def _bias_shape(self) -> tuple:
         return _bias_shape(self.units, self.reset_after)
 
+    def _fast(self) -> bool:
+        """Whether the kernels compute this GRU (Keras's defaults)."""
+        return (self.reset_after
+                and recurrent_kernels.has_kernel(self.activation, self.recurrent_activation))
+
     def _run(self, x, mask, initial_state):
         h0 = initial_state[0] if initial_state else None
-        h, cache = gru_forward(x, self.params["kernel"], self.params["recurrent_kernel"],
-                               self.params.get("bias"), self.activation,
-                               self.recurrent_activation, self.reset_after, h0, mask)
+        weights = self.params["kernel"], self.params["recurrent_kernel"], self.params.get("bias")
+        if self._fast():
+            h, cache = recurrent_kernels.gru_forward_kernel(x, *weights, h0, mask)
+        else:
+            h, cache = gru_forward(x, *weights, self.activation, self.recurrent_activation,
+                                   self.reset_after, h0, mask)
         return h, [h[:, -1]], cache
 
     def _run_backward(self, grad_h, grad_states, cache):
-        grads = gru_backward(grad_h, cache)
+        grads = (recurrent_kernels.gru_backward_kernel if self._fast() else gru_backward)(
+            grad_h, cache)
         return grads, [grads.grad_h0]

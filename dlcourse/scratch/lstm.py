@@ -28,9 +28,12 @@ RNN's vanishes.
 gets no gradient and passes the one it receives straight back to step ``t-1``.
 
 Each operation comes twice with identical signatures, as in :mod:`~dlcourse.scratch.recurrent`:
-``*_naive`` loops over examples and steps and reads like the equations; the fast version loops
-over time only. ``lstm_forward`` returns a :class:`LSTMCache` that ``lstm_backward`` takes, so
-the backward pass recomputes nothing.
+``*_naive`` loops over examples and steps and reads like the equations; the other loops over
+time only, computing the whole batch at each step. ``lstm_forward`` returns a
+:class:`LSTMCache` that ``lstm_backward`` takes, so the backward pass recomputes nothing. With
+Keras's default activations the layer runs the same computation made fast,
+:func:`~dlcourse.scratch.recurrent_kernels.lstm_forward_kernel` and
+:func:`~dlcourse.scratch.recurrent_kernels.lstm_backward_kernel`; tests keep all three equal.
 """
 
 from __future__ import annotations
@@ -39,9 +42,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dlcourse.scratch import initializers
+from dlcourse.scratch import initializers, recurrent_kernels
 from dlcourse.scratch.base import register_layer
-from dlcourse.scratch.recurrent import (
+from dlcourse.scratch.recurrent_base import (
     RecurrentLayer,
     check_recurrent_args,
     get_activation,
@@ -190,55 +193,40 @@ def lstm_forward_naive(x, kernel, recurrent_kernel, bias, activation="tanh",
     return h, c, cache
 
 
-def _gate_activations(z: np.ndarray, act, ract, units: int) -> np.ndarray:
-    """``[σ(z_i), σ(z_f), tanh(z_c), σ(z_o)]`` for the pre-activations ``z`` (..., 4·units)."""
-    out = np.empty_like(z)
-    for k, f in enumerate((ract, ract, act, ract)):
-        block = slice(k * units, (k + 1) * units)
-        out[..., block] = f.forward(z[..., block])
-    return out
-
-
 def lstm_forward(x, kernel, recurrent_kernel, bias, activation="tanh",
                  recurrent_activation="sigmoid", h0=None, c0=None, mask=None):
-    """All states of an LSTM, vectorised over the batch (the layer's version).
+    """All states of an LSTM, one :func:`lstm_step` per time step for the whole batch.
 
-    Same parameters, results and equations as :func:`lstm_forward_naive`. The input part
-    ``x_t @ kernel + bias`` of every step is one matrix product before the loop; a mask is
-    applied as Keras does, computing the step and keeping the old states where it is False.
+    Same parameters, results and equations as :func:`lstm_forward_naive`, without the loop
+    over the examples. A mask is applied as Keras does: the step is computed, and the old
+    states kept where the mask is False.
     """
     x, kernel, recurrent_kernel, (h0, c0), mask = check_recurrent_args(
         "lstm_forward()", x, kernel, recurrent_kernel, bias, 4, {"h0": h0, "c0": c0}, mask)
     act = get_activation(activation, "lstm_forward()")
     ract = get_activation(recurrent_activation, "lstm_forward()")
-    batch, time, features = x.shape
-    units = recurrent_kernel.shape[0]
-    xw = (x.reshape(batch * time, features) @ kernel).reshape(batch, time, 4 * units)
-    if bias is not None:
-        xw += bias
-    xw = xw.transpose(1, 0, 2)  # time-major: every step's slice is one contiguous block
-    keep = None if mask is None else mask.T[:, :, None]
-    gates = np.empty((time, batch, 4 * units), dtype=h0.dtype)
-    h = np.empty((time, batch, units), dtype=h0.dtype)
-    c = np.empty_like(h)
+    h, c, gates = [], [], []
     h_prev, c_prev = h0, c0
-    for t in range(time):
-        a = gates[t] = _gate_activations(xw[t] + h_prev @ recurrent_kernel, act, ract, units)
-        i, f, g, o = np.split(a, 4, axis=-1)
-        c[t] = f * c_prev + i * g
-        h[t] = o * act.forward(c[t])
-        if keep is not None:
-            c[t] = np.where(keep[t], c[t], c_prev)
-            h[t] = np.where(keep[t], h[t], h_prev)
-        h_prev, c_prev = h[t], c[t]
-    h, c, gates = (a.transpose(1, 0, 2) for a in (h, c, gates))
+    for t in range(x.shape[1]):
+        step = lstm_step(x[:, t], h_prev, c_prev, kernel, recurrent_kernel, bias, act, ract)
+        h_t, c_t = step.h, step.c
+        if mask is not None:  # a masked step keeps h_{t-1} and c_{t-1}
+            h_t = np.where(mask[:, t, None], h_t, h_prev)
+            c_t = np.where(mask[:, t, None], c_t, c_prev)
+        h.append(h_t)
+        c.append(c_t)
+        gates.append(step.gates)
+        h_prev, c_prev = h_t, c_t
+    h, c, gates = (np.stack(a, axis=1) for a in (h, c, gates))
     cache = LSTMCache(x, h0, c0, mask, gates, h, c, act.forward(c), kernel, recurrent_kernel,
                       act, ract)
     return h, c, cache
 
 
 # ------------------------------------------------------------------------------ backward
-def _check_grads(where: str, cache: LSTMCache, grad_h, grad_c):
+def check_lstm_grads(where: str, cache: LSTMCache, grad_h, grad_c):
+    """``grad_h`` and ``grad_c`` (zeros if None) as arrays of the states' shape and dtype,
+    ``cache`` an :class:`LSTMCache`; ``where`` names the function in the errors."""
     if not isinstance(cache, LSTMCache):
         raise TypeError(f"{where}: expected the LSTMCache that lstm_forward returned, "
                         f"got {type(cache).__name__}")
@@ -289,7 +277,7 @@ def lstm_backward_naive(grad_h, cache: LSTMCache, grad_c=None) -> LSTMGradients:
     Σ_t h_{t-1}ᵀ dJ/dz_t``, ``dJ/dbias = Σ_t dJ/dz_t`` and ``dJ/dx_t = dJ/dz_t kernelᵀ``.
     A masked step passes ``dh`` and ``dc`` back unchanged and adds nothing.
     """
-    grad_h, grad_c = _check_grads("lstm_backward_naive()", cache, grad_h, grad_c)
+    grad_h, grad_c = check_lstm_grads("lstm_backward_naive()", cache, grad_h, grad_c)
     x, h0, c0, mask, gates, h, c, c_act, kernel, recurrent_kernel, act, ract = cache
     batch, time, _ = x.shape
     units = h.shape[-1]
@@ -327,50 +315,48 @@ def lstm_backward_naive(grad_h, cache: LSTMCache, grad_c=None) -> LSTMGradients:
 
 
 def lstm_backward(grad_h, cache: LSTMCache, grad_c=None) -> LSTMGradients:
-    """Backpropagation through time, vectorised over the batch (the layer's version).
+    """Backpropagation through time for the whole batch at each step.
 
-    Same parameters, result and formulas as :func:`lstm_backward_naive`. Only the recursion
-    needs the loop; the weight and input gradients are sums over all steps of products with
-    ``dJ/dz_t``, computed after it in one matrix product each.
+    Same parameters, result and formulas as :func:`lstm_backward_naive`, without the loop over
+    the examples. Only the recursion needs the loop over the steps; the weight and input
+    gradients are sums over all steps of products with ``dJ/dz_t``, computed after it in one
+    matrix product each.
     """
-    grad_h, grad_c = _check_grads("lstm_backward()", cache, grad_h, grad_c)
+    grad_h, grad_c = check_lstm_grads("lstm_backward()", cache, grad_h, grad_c)
     x, h0, c0, mask, gates, h, c, c_act, kernel, recurrent_kernel, act, ract = cache
     batch, time, features = x.shape
     units = h.shape[-1]
-    tm = [a.transpose(1, 0, 2) for a in (grad_h, grad_c, gates, c_act)]
-    grad_h_tm, grad_c_tm, gates_tm, c_act_tm = tm
-    c_prev_tm = np.concatenate([c0[None], c.transpose(1, 0, 2)[:-1]])
-    keep = None if mask is None else mask.T[:, :, None].astype(h.dtype)
-    dz = np.empty((time, batch, 4 * units), dtype=h.dtype)
-    grad_h_steps, grad_c_steps = np.empty_like(dz[..., :units]), np.empty_like(dz[..., :units])
+    h_prev = np.concatenate([h0[:, None], h[:, :-1]], axis=1)  # h_{t-1} for every step
+    c_prev = np.concatenate([c0[:, None], c[:, :-1]], axis=1)
+    grad_z = np.zeros_like(gates)
+    grad_h_steps, grad_c_steps = np.zeros_like(h), np.zeros_like(h)
     dh_next, dc_next = np.zeros_like(h0), np.zeros_like(c0)
-    for t in range(time - 1, -1, -1):
-        dh = grad_h_steps[t] = grad_h_tm[t] + dh_next
-        dc = grad_c_tm[t] + dc_next
-        if keep is not None:  # masked examples pass dh, dc straight back
-            dh_skip, dc_skip = dh * (1 - keep[t]), dc * (1 - keep[t])
-            dh, dc = dh * keep[t], dc * keep[t]
-        i, f, g, o = np.split(gates_tm[t], 4, axis=-1)
-        dc = dc + grad_z_from_output(act, c_act_tm[t], dh * o)
-        grad_c_steps[t] = dc if keep is None else dc + dc_skip
-        for k, (fn, a, grad_a) in enumerate(((ract, i, dc * g), (ract, f, dc * c_prev_tm[t]),
-                                             (act, g, dc * i), (ract, o, dh * c_act_tm[t]))):
-            dz[t, :, k * units:(k + 1) * units] = grad_z_from_output(fn, a, grad_a)
-        dh_next = dz[t] @ recurrent_kernel.T
-        dc_next = dc * f
-        if keep is not None:
-            dh_next += dh_skip
-            dc_next += dc_skip
-    dz_rows = dz.transpose(1, 0, 2).reshape(batch * time, 4 * units)
-    h_prev_rows = np.concatenate([h0[:, None], h[:, :-1]], axis=1).reshape(batch * time, units)
+    for t in reversed(range(time)):
+        dh = grad_h[:, t] + dh_next
+        dc_arriving = grad_c[:, t] + dc_next
+        i, f, g, o = np.split(gates[:, t], 4, axis=-1)
+        do = dh * c_act[:, t]                                 # h_t = o ⊙ tanh(c_t)
+        dc = dc_arriving + grad_z_from_output(act, c_act[:, t], dh * o)
+        di, df, dg = dc * g, dc * c_prev[:, t], dc * i         # c_t = f ⊙ c_{t-1} + i ⊙ c̃
+        dz = np.concatenate([grad_z_from_output(ract, i, di), grad_z_from_output(ract, f, df),
+                             grad_z_from_output(act, g, dg), grad_z_from_output(ract, o, do)],
+                            axis=-1)
+        dh_back, dc_back = dz @ recurrent_kernel.T, dc * f
+        if mask is not None:  # masked: h_t = h_{t-1}, c_t = c_{t-1}; dh, dc pass straight back
+            keep = mask[:, t, None]
+            dz = np.where(keep, dz, 0)
+            dc = np.where(keep, dc, dc_arriving)
+            dh_back, dc_back = np.where(keep, dh_back, dh), np.where(keep, dc_back, dc)
+        grad_h_steps[:, t], grad_c_steps[:, t], grad_z[:, t] = dh, dc, dz
+        dh_next, dc_next = dh_back, dc_back
+    dz_rows = grad_z.reshape(batch * time, 4 * units)
     return LSTMGradients(
         grad_x=(dz_rows @ kernel.T).reshape(batch, time, features),
         grad_kernel=x.reshape(batch * time, features).T @ dz_rows,
-        grad_recurrent_kernel=h_prev_rows.T @ dz_rows,
+        grad_recurrent_kernel=h_prev.reshape(batch * time, units).T @ dz_rows,
         grad_bias=dz_rows.sum(axis=0),
         grad_h0=dh_next, grad_c0=dc_next,
-        grad_h_steps=grad_h_steps.transpose(1, 0, 2),
-        grad_c_steps=grad_c_steps.transpose(1, 0, 2),
+        grad_h_steps=grad_h_steps, grad_c_steps=grad_c_steps,
     )
 
 
@@ -420,11 +406,15 @@ class LSTM(RecurrentLayer):
                  return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, name: str | None = None, seed: int | None = None,
                  dtype=None):
-        unit_forget_bias = check_bool(unit_forget_bias, "unit_forget_bias", self._owner(name))
-        super().__init__(units, activation, recurrent_activation, use_bias, kernel_initializer,
-                         recurrent_initializer, bias_initializer, kernel_regularizer,
-                         recurrent_regularizer, bias_regularizer, return_sequences,
-                         return_state, go_backwards, name, seed, dtype)
+        owner = self._owner(name)
+        recurrent_activation = get_activation(recurrent_activation, owner,
+                                              "recurrent_activation")
+        unit_forget_bias = check_bool(unit_forget_bias, "unit_forget_bias", owner)
+        super().__init__(units, activation, use_bias, kernel_initializer, recurrent_initializer,
+                         bias_initializer, kernel_regularizer, recurrent_regularizer,
+                         bias_regularizer, return_sequences, return_state, go_backwards, name,
+                         seed, dtype)
+        self.recurrent_activation = recurrent_activation
         self.unit_forget_bias = unit_forget_bias
 
     def _bias_initializer(self):
@@ -446,9 +436,12 @@ class LSTM(RecurrentLayer):
 
     def _run(self, x, mask, initial_state):
         h0, c0 = initial_state or (None, None)
-        h, c, cache = lstm_forward(x, self.params["kernel"], self.params["recurrent_kernel"],
-                                   self.params.get("bias"), self.activation,
-                                   self.recurrent_activation, h0, c0, mask)
+        weights = self.params["kernel"], self.params["recurrent_kernel"], self.params.get("bias")
+        if recurrent_kernels.has_kernel(self.activation, self.recurrent_activation):
+            h, c, cache = recurrent_kernels.lstm_forward_kernel(x, *weights, h0, c0, mask)
+        else:
+            h, c, cache = lstm_forward(x, *weights, self.activation, self.recurrent_activation,
+                                       h0, c0, mask)
         return h, [h[:, -1], c[:, -1]], cache
 
     def _run_backward(self, grad_h, grad_states, cache):
@@ -456,7 +449,9 @@ class LSTM(RecurrentLayer):
         if grad_states[1] is not None:
             grad_c = np.zeros_like(grad_h)
             grad_c[:, -1] = grad_states[1]
-        grads = lstm_backward(grad_h, cache, grad_c)
+        fast = recurrent_kernels.has_kernel(self.activation, self.recurrent_activation)
+        grads = (recurrent_kernels.lstm_backward_kernel if fast else lstm_backward)(
+            grad_h, cache, grad_c)
         self.grad_c_steps = grads.grad_c_steps
         return grads, [grads.grad_h0, grads.grad_c0]
 
