@@ -20,6 +20,7 @@ import pytest
 from test_embedding import EMBEDDING_CONFIGS
 from test_gru import GRU_CONFIGS
 from test_lstm import LSTM_CONFIGS
+from test_recurrent import SIMPLE_RNN_CONFIGS
 
 from dlcourse import compress, scratch
 from dlcourse.scratch import Dense, Layer, layer_types, register_layer
@@ -72,6 +73,7 @@ CASES = {
           "recurrent_initializer": "glorot_uniform", "seed": 4}, (4, 3)),
         ({"units": 4, "activation": "sigmoid", "kernel_regularizer": "l2", "dtype": "float64",
           "seed": 2}, (1, 2)),
+        *[(kwargs, (5, 3)) for kwargs in SIMPLE_RNN_CONFIGS],
     ],
     # The recurrent layers' and the embedding's configurations of their own tests (a sequence
     # of 5 steps of 3 features; 6 ids).

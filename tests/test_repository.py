@@ -87,6 +87,19 @@ def test_import_dlcourse_is_light():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_readme_layout_names_every_module():
+    # The README's layout is how a newcomer finds a module: a module missing there is lost.
+    readme = (ROOT / "README.md").read_text()
+    layout = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    package = ROOT / "dlcourse"
+    entries = [path for folder in (package, package / "scratch") for path in folder.iterdir()
+               if (path.suffix == ".py" and path.name != "__init__.py")
+               or (path.is_dir() and (path / "__init__.py").exists())]
+    named = [f"{path.name}/" if path.is_dir() else path.name for path in entries]
+    missing = sorted(name for name in named if not re.search(rf"\b{re.escape(name)}", layout))
+    assert missing == [], f"modules the README's layout does not name: {missing}"
+
+
 def test_only_keras_ref_imports_tensorflow():
     # The from-scratch code is NumPy only; TensorFlow is imported in one place, dlcourse.keras_ref.
     importing = re.compile(r"^\s*(import|from)\s+(tensorflow|keras|tf_keras)\b", re.M)
