@@ -1,28 +1,16 @@
-r"""Backpropagation as an algorithm: a small reverse-mode autograd engine on NumPy arrays.
+r"""The array engine: a :class:`Tensor` wraps a NumPy array and records the operations on it.
 
-A :class:`Tensor` wraps an array. Every operation on Tensors computes its result and, right
-beside it, the *local backward*: a closure ``_backward`` stored on the result that, given the
-gradient of the final scalar ``J`` with respect to the result, adds the gradient with respect
-to each input. :meth:`Tensor.backward` visits the graph from ``J`` back to the inputs in reverse
-topological order (every result before the values it was computed from) and calls each
-closure once. This is micrograd's design, on arrays instead of scalars.
+Every operation computes its result and, right beside it, the *local backward*: a closure
+``_backward`` stored on the result that, given the gradient of the final scalar ``J`` with
+respect to the result, adds the gradient with respect to each input
+(:func:`~dlcourse.autograd.graph.accumulate`). :meth:`Tensor.backward` visits the graph from
+``J`` back to the inputs in reverse topological order and calls each closure once. This is
+micrograd's design (:class:`~dlcourse.autograd.value.Value`), on arrays instead of scalars.
 
 Notation in the docstrings: for any value ``a``, :math:`\bar a = \partial J / \partial a`, an
 array of ``a``'s shape (its *adjoint*); ``out`` is the result of the operation.
 
-Three rules make it right:
-
-- **Gradients accumulate** (``+=``, in :func:`_accumulate`): a value used twice (``a + a``,
-  ``x * x``, a weight shared by two layers) receives the sum of both contributions, which is
-  what the chain rule says for fan-out.
-- **Broadcasting is undone** (:func:`_unbroadcast`): a bias of shape ``(n,)`` added to a batch
-  ``(b, n)`` was copied ``b`` times, so its gradient is the sum of the ``b`` rows.
-- **Order**: a result's gradient is complete only when every use of it has contributed, so
-  results are processed before their inputs (an iterative topological sort: a chain of
-  thousands of operations does not reach Python's recursion limit).
-
-Calling ``backward`` twice adds the gradients twice into the tensors you created (the leaves),
-as in PyTorch; call :meth:`Tensor.zero_grad` on them between steps. NumPy only.
+NumPy only.
 """
 
 from __future__ import annotations
@@ -32,12 +20,18 @@ import reprlib
 
 import numpy as np
 
+from dlcourse.autograd.graph import (
+    accumulate,
+    check_broadcast,
+    no_backward,
+    normalise_axes,
+    topological_order,
+)
 from dlcourse.validation import check_array, check_bool, check_int
 
-__all__ = ["Tensor", "softmax_cross_entropy"]
+__all__ = ["Tensor"]
 
 
-# ================================================================================ helpers
 def _as_float_array(value, name: str, owner: str) -> np.ndarray:
     """``value`` as a new floating-point array: float32/float64 kept, integers to float64."""
     if isinstance(value, Tensor):
@@ -49,70 +43,6 @@ def _as_float_array(value, name: str, owner: str) -> np.ndarray:
         raise TypeError(f"{err} (given: {type(value).__name__} {reprlib.repr(value)})") from None
     dtype = array.dtype if np.issubdtype(array.dtype, np.floating) else np.float64
     return array.astype(dtype, copy=True)
-
-
-def _unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
-    """Sum ``grad`` over the axes that broadcasting added or stretched, back to ``shape``.
-
-    If ``b`` of shape ``(n,)`` or ``(1, n)`` was broadcast to ``(batch, n)`` in the forward
-    pass, each entry of ``b`` was used ``batch`` times, so its gradient is the sum over them.
-    """
-    grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))))  # leading axes added
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    return grad.sum(axis=stretched, keepdims=True)
-
-
-def _accumulate(tensor: Tensor, grad: np.ndarray) -> None:
-    """``tensor.grad += grad`` (un-broadcast), if ``tensor`` takes part in differentiation.
-
-    ``+=`` and not ``=``: a value used several times gets the sum of its uses' contributions.
-    """
-    if tensor.requires_grad:
-        tensor.grad += _unbroadcast(grad, tensor.shape)
-
-
-def _check_broadcast(op: str, a: Tensor, b: Tensor) -> None:
-    try:
-        np.broadcast_shapes(a.shape, b.shape)
-    except ValueError:
-        raise ValueError(f"{op}: shapes {a.shape} and {b.shape} do not broadcast") from None
-
-
-def _axes(axis, ndim: int, owner: str) -> tuple:
-    """``axis`` (None, an int or a tuple of ints, negative allowed) as sorted positive axes."""
-    if axis is None:
-        return tuple(range(ndim))
-    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
-    axes = tuple(check_int(a, "axis", owner, minimum=-ndim, maximum=ndim - 1) % ndim
-                 for a in axes)
-    if len(set(axes)) != len(axes):
-        raise ValueError(f"{owner}: axis must not repeat an axis, got {axis!r}")
-    return tuple(sorted(axes))
-
-
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Every tensor ``root`` was computed from, each after all of its inputs (``root`` last).
-
-    An iterative depth-first search: a node is appended once all of its inputs are, which is
-    the post-order a recursive ``build_topo`` gives, without the recursion.
-    """
-    order, visited = [], set()
-    stack = [(root, False)]
-    while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(node)
-            continue
-        if node in visited:
-            continue
-        visited.add(node)
-        stack.append((node, True))  # popped again after all of its inputs
-        stack.extend((parent, False) for parent in node._parents if parent not in visited)
-    return order
-
-
-def _no_backward() -> None:
-    """The local backward of a leaf: nothing to pass on."""
 
 
 # ================================================================================ Tensor
@@ -154,7 +84,7 @@ class Tensor:
         self.grad = None
         self._parents = ()
         self._op = ""
-        self._backward = _no_backward
+        self._backward = no_backward
 
     @staticmethod
     def _result(data, parents: tuple, op: str) -> Tensor:
@@ -165,7 +95,7 @@ class Tensor:
         out.grad = None
         out._parents = parents if out.requires_grad else ()
         out._op = op
-        out._backward = _no_backward
+        out._backward = no_backward
         return out
 
     def _lift(self, other, op: str) -> Tensor:
@@ -182,15 +112,8 @@ class Tensor:
         """The shape of :attr:`data`."""
         return self.data.shape
 
-    @property
-    def ndim(self) -> int:
-        """The rank of :attr:`data`."""
-        return self.data.ndim
-
-    @property
-    def dtype(self) -> np.dtype:
-        """The dtype of :attr:`data` (float64 unless created from floats of another width)."""
-        return self.data.dtype
+    ndim = property(lambda self: self.data.ndim, doc="The rank of :attr:`data`.")
+    dtype = property(lambda self: self.data.dtype, doc="The dtype of :attr:`data`.")
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python float."""
@@ -214,12 +137,12 @@ class Tensor:
         each summed over the axes it was broadcast along. ``c`` has the broadcast shape.
         """
         other = self._lift(other, "add")
-        _check_broadcast("add", self, other)
+        check_broadcast("add", self, other)
         out = Tensor._result(self.data + other.data, (self, other), "add")
 
         def _backward():
-            _accumulate(self, out.grad)
-            _accumulate(other, out.grad)
+            accumulate(self, out.grad)
+            accumulate(other, out.grad)
         out._backward = _backward
         return out
 
@@ -229,12 +152,12 @@ class Tensor:
         Forward :math:`c = a - b`; backward :math:`\bar a = \bar c`, :math:`\bar b = -\bar c`.
         """
         other = self._lift(other, "subtract")
-        _check_broadcast("subtract", self, other)
+        check_broadcast("subtract", self, other)
         out = Tensor._result(self.data - other.data, (self, other), "subtract")
 
         def _backward():
-            _accumulate(self, out.grad)
-            _accumulate(other, -out.grad)
+            accumulate(self, out.grad)
+            accumulate(other, -out.grad)
         out._backward = _backward
         return out
 
@@ -245,12 +168,12 @@ class Tensor:
         :math:`\bar b = \bar c \odot a`.
         """
         other = self._lift(other, "multiply")
-        _check_broadcast("multiply", self, other)
+        check_broadcast("multiply", self, other)
         out = Tensor._result(self.data * other.data, (self, other), "multiply")
 
         def _backward():
-            _accumulate(self, out.grad * other.data)
-            _accumulate(other, out.grad * self.data)
+            accumulate(self, out.grad * other.data)
+            accumulate(other, out.grad * self.data)
         out._backward = _backward
         return out
 
@@ -261,12 +184,12 @@ class Tensor:
         :math:`\bar b = -\bar c \odot a / b^2`. Division by zero follows NumPy (inf, NaN).
         """
         other = self._lift(other, "divide")
-        _check_broadcast("divide", self, other)
+        check_broadcast("divide", self, other)
         out = Tensor._result(self.data / other.data, (self, other), "divide")
 
         def _backward():
-            _accumulate(self, out.grad / other.data)
-            _accumulate(other, -out.grad * self.data / other.data**2)
+            accumulate(self, out.grad / other.data)
+            accumulate(other, -out.grad * self.data / other.data**2)
         out._backward = _backward
         return out
 
@@ -279,16 +202,16 @@ class Tensor:
         with a non-integer exponent is NaN in the forward pass, as in NumPy).
         """
         other = self._lift(other, "power")
-        _check_broadcast("power", self, other)
+        check_broadcast("power", self, other)
         out = Tensor._result(self.data**other.data, (self, other), "power")
 
         def _backward():
             a, b = self.data, other.data
             if self.requires_grad:
-                _accumulate(self, out.grad * b * a ** (b - 1))
+                accumulate(self, out.grad * b * a ** (b - 1))
             if other.requires_grad:  # log a only when needed: it is NaN for a < 0
                 log_a = np.log(np.where(a > 0, a, 1))
-                _accumulate(other, out.grad * out.data * log_a)
+                accumulate(other, out.grad * out.data * log_a)
         out._backward = _backward
         return out
 
@@ -316,8 +239,8 @@ class Tensor:
             g = out.grad.reshape(*batch, a.shape[-2], b.shape[-1])
             da = g @ np.swapaxes(b, -1, -2)
             db = np.swapaxes(a, -1, -2) @ g
-            _accumulate(self, da if self.ndim > 1 else da[..., 0, :])
-            _accumulate(other, db if other.ndim > 1 else db[..., 0])
+            accumulate(self, da if self.ndim > 1 else da[..., 0, :])
+            accumulate(other, db if other.ndim > 1 else db[..., 0])
         out._backward = _backward
         return out
 
@@ -329,33 +252,27 @@ class Tensor:
         out = Tensor._result(-self.data, (self,), "negative")
 
         def _backward():
-            _accumulate(self, -out.grad)
+            accumulate(self, -out.grad)
         out._backward = _backward
         return out
 
     # A number or an array on the left: lift it and apply the operation in the written order.
     def __radd__(self, other) -> Tensor:
-        """``other + self``."""
         return self._lift(other, "add") + self
 
     def __rsub__(self, other) -> Tensor:
-        """``other - self``."""
         return self._lift(other, "subtract") - self
 
     def __rmul__(self, other) -> Tensor:
-        """``other * self``."""
         return self._lift(other, "multiply") * self
 
     def __rtruediv__(self, other) -> Tensor:
-        """``other / self``."""
         return self._lift(other, "divide") / self
 
     def __rpow__(self, other) -> Tensor:
-        """``other ** self``."""
         return self._lift(other, "power") ** self
 
     def __rmatmul__(self, other) -> Tensor:
-        """``other @ self``."""
         return self._lift(other, "matmul") @ self
 
     # ------------------------------------------------------------------------- reductions
@@ -366,13 +283,13 @@ class Tensor:
         copied back along the summed axes. ``c`` has ``data.sum(axis, keepdims=keepdims)``'s
         shape.
         """
-        axes = _axes(axis, self.ndim, "sum")
+        axes = normalise_axes(axis, self.ndim, "sum")
         keepdims = check_bool(keepdims, "keepdims", "sum")
         out = Tensor._result(self.data.sum(axis=axes, keepdims=keepdims), (self,), "sum")
 
         def _backward():
             g = out.grad if keepdims else np.expand_dims(out.grad, axes)
-            _accumulate(self, np.broadcast_to(g, self.shape))
+            accumulate(self, np.broadcast_to(g, self.shape))
         out._backward = _backward
         return out
 
@@ -403,7 +320,7 @@ class Tensor:
         out = Tensor._result(data, (self,), "reshape")
 
         def _backward():
-            _accumulate(self, out.grad.reshape(self.shape))
+            accumulate(self, out.grad.reshape(self.shape))
         out._backward = _backward
         return out
 
@@ -424,7 +341,7 @@ class Tensor:
         out = Tensor._result(self.data.transpose(axes), (self,), "transpose")
 
         def _backward():
-            _accumulate(self, out.grad.transpose(np.argsort(axes)))
+            accumulate(self, out.grad.transpose(np.argsort(axes)))
         out._backward = _backward
         return out
 
@@ -449,7 +366,7 @@ class Tensor:
         def _backward():
             grad = np.zeros_like(self.data)
             np.add.at(grad, index, out.grad)  # unbuffered: repeated indices all add up
-            _accumulate(self, grad)
+            accumulate(self, grad)
         out._backward = _backward
         return out
 
@@ -462,7 +379,7 @@ class Tensor:
         out = Tensor._result(np.exp(self.data), (self,), "exp")
 
         def _backward():
-            _accumulate(self, out.grad * out.data)
+            accumulate(self, out.grad * out.data)
         out._backward = _backward
         return out
 
@@ -476,7 +393,7 @@ class Tensor:
         out = Tensor._result(np.log(self.data), (self,), "log")
 
         def _backward():
-            _accumulate(self, out.grad / self.data)
+            accumulate(self, out.grad / self.data)
         out._backward = _backward
         return out
 
@@ -489,7 +406,7 @@ class Tensor:
         out = Tensor._result(np.tanh(self.data), (self,), "tanh")
 
         def _backward():
-            _accumulate(self, out.grad * (1 - out.data**2))
+            accumulate(self, out.grad * (1 - out.data**2))
         out._backward = _backward
         return out
 
@@ -503,7 +420,7 @@ class Tensor:
         out = Tensor._result(np.exp(-np.logaddexp(0, -self.data)), (self,), "sigmoid")
 
         def _backward():
-            _accumulate(self, out.grad * out.data * (1 - out.data))
+            accumulate(self, out.grad * out.data * (1 - out.data))
         out._backward = _backward
         return out
 
@@ -516,7 +433,7 @@ class Tensor:
         out = Tensor._result(np.maximum(self.data, 0), (self,), "relu")
 
         def _backward():
-            _accumulate(self, out.grad * (self.data > 0))
+            accumulate(self, out.grad * (self.data > 0))
         out._backward = _backward
         return out
 
@@ -535,7 +452,7 @@ class Tensor:
 
         def _backward():
             p = np.exp(out.data)
-            _accumulate(self, out.grad - p * out.grad.sum(axis=axis, keepdims=True))
+            accumulate(self, out.grad - p * out.grad.sum(axis=axis, keepdims=True))
         out._backward = _backward
         return out
 
@@ -573,7 +490,7 @@ class Tensor:
             if seed.shape != self.shape:
                 raise ValueError(f"{owner}: grad has shape {seed.shape}, expected the tensor's "
                                  f"shape {self.shape}")
-        order = _topological_order(self)
+        order = topological_order(self)
         for node in order:
             # Results start from 0; leaves keep what they hold and accumulate; constants
             # (requires_grad False) keep grad None.
@@ -582,59 +499,3 @@ class Tensor:
         self.grad += seed
         for node in reversed(order):  # each result before the values it was computed from
             node._backward()
-
-
-# ============================================================================= the loss
-def softmax_cross_entropy(logits, labels) -> Tensor:
-    r"""Mean cross-entropy of the softmax of ``logits`` with integer class ``labels``.
-
-    Parameters
-    ----------
-    logits : Tensor of shape (N, K)
-        Unnormalised scores :math:`z`, one row per example.
-    labels : array_like of int, shape (N,)
-        The class :math:`y_i \in [0, K)` of each row.
-
-    Returns
-    -------
-    Tensor of shape ()
-        :math:`J = \frac{1}{N}\sum_i \left(\log \sum_k e^{z_{ik}} - z_{i y_i}\right)`.
-
-    Notes
-    -----
-    With :math:`p = \mathrm{softmax}(z)` row by row, the backward is the well-known
-
-    .. math::
-
-        \bar z_{ik} = \bar J \, \frac{p_{ik} - [k = y_i]}{N}.
-
-    The log-sum-exp is computed after subtracting each row's maximum, so large logits do not
-    overflow. It equals ``-logits.log_softmax()[np.arange(N), labels].mean()``, built from
-    the operations above, and Keras's ``SparseCategoricalCrossentropy(from_logits=True)``.
-    """
-    owner = "softmax_cross_entropy()"
-    if not isinstance(logits, Tensor):
-        logits = Tensor(_as_float_array(logits, "logits", owner))
-    if logits.ndim != 2 or 0 in logits.shape:
-        raise ValueError(f"{owner}: logits must have shape (batch, classes), both >= 1, got "
-                         f"shape {logits.shape}")
-    n, k = logits.shape
-    labels = check_array(labels, "labels", owner, kind="integer")
-    if labels.shape != (n,):
-        raise ValueError(f"{owner}: labels must have shape ({n},), one class index per row of "
-                         f"logits of shape {logits.shape}, got shape {labels.shape}")
-    bad = np.flatnonzero((labels < 0) | (labels >= k))
-    if bad.size:
-        raise ValueError(f"{owner}: labels must be class indices in [0, {k}) for logits of "
-                         f"shape {logits.shape}, got {labels[bad[0]]} at index {bad[0]}")
-    rows = np.arange(n)
-    shifted = logits.data - logits.data.max(axis=1, keepdims=True)
-    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    out = Tensor._result(-log_p[rows, labels].mean(), (logits,), "softmax_cross_entropy")
-
-    def _backward():
-        d = np.exp(log_p)  # p
-        d[rows, labels] -= 1  # p - onehot(y)
-        _accumulate(logits, out.grad * d / n)
-    out._backward = _backward
-    return out
