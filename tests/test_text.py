@@ -17,6 +17,7 @@ from dlcourse.text import (
     next_token_windows,
     pad_sequences,
     sample_with_temperature,
+    sentiment,
     tokenize,
 )
 
@@ -36,9 +37,39 @@ def test_zen_matches_the_this_module_and_prints_nothing():
 
 def test_load_text_by_name():
     assert load_text("zen") == text.zen_of_python() == load_text()
-    assert set(text.CORPORA) == {"zen"}
+    assert set(text.CORPORA) == {"zen", "python-docs"}
     with pytest.raises(ValueError, match="unknown corpus 'shakespeare'"):
         load_text("shakespeare")
+
+
+def test_python_docs_is_the_help_topics_of_the_standard_library():
+    from pydoc_data.topics import topics
+
+    docs = load_text("python-docs")
+    assert docs == text.python_docs()
+    # Every topic, in the order of its key, separated by one blank line.
+    assert docs == "\n\n".join(topics[key].strip("\n") for key in sorted(topics))
+    assert docs.startswith(topics[min(topics)].strip("\n"))
+    # Large enough that a small character model cannot memorise it, and mostly plain prose.
+    assert len(docs) > 300_000
+    assert 80 <= len(set(docs)) <= 150
+    assert docs.count(" the ") > 2_000
+
+
+def test_python_docs_says_what_is_missing(monkeypatch):
+    import importlib
+
+    real = importlib.import_module
+
+    def without_pydoc_data(name, *args):
+        if name.startswith("pydoc_data"):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", without_pydoc_data)
+    with pytest.raises(FileNotFoundError, match=r"python_docs\(\): this Python has no "
+                                                "'pydoc_data.topics' module"):
+        load_text("python-docs")
 
 
 # ------------------------------------------------------------------------------------ vocabulary
@@ -156,7 +187,7 @@ def test_sentiment_is_balanced_seeded_and_follows_its_rules():
     again, labels_again = make_sentiment(400, seed=3)
     assert again == sentences and np.array_equal(labels, labels_again)
     assert make_sentiment(400, seed=4)[0] != sentences
-    positive, negative = set(text._POSITIVE), set(text._NEGATIVE)
+    positive, negative = set(sentiment._POSITIVE), set(sentiment._NEGATIVE)
     for sentence, label in zip(sentences, labels, strict=True):
         assert sentence == " ".join(tokenize(sentence))
         last = sentence.split(" but ")[-1].split()
@@ -201,8 +232,7 @@ def test_pad_sequences_pre_and_post():
         pad_sequences(seqs, padding="middle")
 
 
-def test_pad_sequences_matches_keras():
-    keras = pytest.importorskip("tensorflow").keras
+def test_pad_sequences_matches_keras(keras):
     rng = np.random.default_rng(0)
     seqs = [rng.integers(1, 50, size=n).tolist() for n in (0, 3, 7, 12)]
     for kwargs in ({}, {"maxlen": 5}, {"maxlen": 5, "padding": "post"},
@@ -376,7 +406,7 @@ def test_bad_arguments_are_refused_by_name(func, arg, value, error, named):
 
 def test_every_public_function_has_bad_arguments_tried():
     functions = {name for name in text.__all__ if callable(getattr(text, name))
-                 and name != "zen_of_python"}                # it takes no arguments
+                 and name not in ("zen_of_python", "python_docs")}  # they take no arguments
     methods = {f"Vocabulary.{name}" for name, value in vars(Vocabulary).items()
                if not name.startswith("_") and callable(getattr(Vocabulary, name))}
     assert functions | methods == set(GOOD) == {func for func, *_ in BAD}
