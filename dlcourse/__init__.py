@@ -13,7 +13,7 @@ Organised by concept, one concern per module:
 - :mod:`dlcourse.plotting`, :mod:`dlcourse.widgets`, :mod:`dlcourse.surfaces`   figures,
   widgets with their static fallbacks, loss surfaces
 - :mod:`dlcourse.timing`      the timing code shared by the benchmark and the chapters
-- :mod:`dlcourse.autograd`    a small reverse-mode autograd engine (``Value``, ``Tensor``), NumPy only
+- :mod:`dlcourse.autograd`    a small reverse-mode autograd engine (``Value``, ``Tensor``)
 - :mod:`dlcourse.notebook`    ``expect_error``: show an error on purpose, assert it, go on
 - :mod:`dlcourse.validation`  argument checks written once, shared by every module
 

@@ -154,5 +154,6 @@ def test_notebook_rows_time_each_notebook_and_report_failures(tmp_path):
 
 def test_toc_parts_reads_the_books_parts():
     parts = dict(cases.toc_parts(cases.ROOT / "_toc.yml"))
-    assert parts["Part II: Architectures"] == ["05_convolution.ipynb", "06_recurrence.ipynb"]
+    assert parts["Part II: Architectures"] == ["05_convolution.ipynb", "06_recurrence.ipynb",
+                                               "07_attention.ipynb"]
     assert all(names for names in parts.values())
