@@ -122,8 +122,7 @@ def main(argv=None) -> int:
 
     limiter, blas = threads.blas_report(args.threads)
     tf_threads = threads.pin_tensorflow(args.threads)  # before any TensorFlow operation
-    import keras
-    import tensorflow as tf
+    from dlcourse.keras_ref import keras, tf
 
     cfg = cases.settings(args.quick, args.threads)
     notebooks = (not args.quick) if args.notebooks is None else args.notebooks

@@ -64,8 +64,12 @@ def blas_report(n: int):
 
 
 def pin_tensorflow(n: int) -> str:
-    """Give TensorFlow ``n`` intra-op and ``n`` inter-op threads (before any TF operation runs)."""
-    import tensorflow as tf
+    """Give TensorFlow ``n`` intra-op and ``n`` inter-op threads (before any TF operation runs).
+
+    TensorFlow is imported through :mod:`dlcourse.keras_ref`, whose import keeps absl's log lines
+    (the oneDNN notice) off the console, as in the chapters.
+    """
+    from dlcourse.keras_ref import tf
 
     tf.config.threading.set_intra_op_parallelism_threads(n)
     tf.config.threading.set_inter_op_parallelism_threads(n)

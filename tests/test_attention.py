@@ -10,7 +10,7 @@ is float64's (about 1e-15), far inside the 1e-7 demanded. Only the tests that ta
 
 import numpy as np
 import pytest
-from tfcompare import assert_close
+from tfcompare import assert_close, exchange_weights
 
 from dlcourse.gradcheck import numerical_gradient, rel_error
 from dlcourse.scratch.attention import (
@@ -131,13 +131,8 @@ def built_pair(keras, query, value, key=None, seed=0, **kwargs):
     assert [weight_key(v) for v in keras_layer.weights] == list(layer.params)
     assert list(layer.params) == [n for n in layer.weight_names if n in layer.params]
     assert [w.shape for w in layer.get_weights()] == [w.shape for w in keras_layer.get_weights()]
-    weights = [randn(*w.shape, seed=seed + i, scale=0.5)
-               for i, w in enumerate(layer.get_weights())]
-    keras_layer.set_weights(weights)
-    layer.set_weights(keras_layer.get_weights())  # the one line, each way
-    keras_layer.set_weights(layer.get_weights())
-    for ours, theirs in zip(layer.get_weights(), weights, strict=True):
-        np.testing.assert_array_equal(ours, theirs)
+    exchange_weights(layer, keras_layer, [randn(*w.shape, seed=seed + i, scale=0.5)
+                                          for i, w in enumerate(layer.get_weights())])
     return layer, keras_layer
 
 

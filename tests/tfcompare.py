@@ -82,13 +82,17 @@ def built_pair(kind, x, units=4, **kwargs):
     keras_layer.build(x.shape)
     assert [v.name for v in keras_layer.weights] == list(layer.params)
     assert [w.shape for w in layer.get_weights()] == [w.shape for w in keras_layer.get_weights()]
-    weights = random_weights(layer)
+    exchange_weights(layer, keras_layer, random_weights(layer))
+    return layer, keras_layer
+
+
+def exchange_weights(layer, keras_layer, weights):
+    """Give both twins ``weights``, moved with ``set_weights`` each way; check they arrive."""
     keras_layer.set_weights(weights)
     layer.set_weights(keras_layer.get_weights())  # the one line, each way
     keras_layer.set_weights(layer.get_weights())
     for ours, theirs in zip(layer.get_weights(), weights, strict=True):
         np.testing.assert_array_equal(ours, theirs)
-    return layer, keras_layer
 
 
 def output_grads(layer, x, seed=6):
