@@ -184,7 +184,8 @@ class Trainer:
                         getattr(self.optimizer, "learning_rate", None), history)
                 loss_sum += loss * len(xb)
                 correct += batch_correct
-                progress.step(self._epoch_logs(loss_sum, correct, batch.stop))
+                if progress.bar is not None:  # the running logs only where a bar shows them
+                    progress.step(self._epoch_logs(loss_sum, correct, batch.stop))
             logs = self._epoch_logs(loss_sum, correct, n)
             if validate:
                 logs.update(self._evaluate(x_val, y_val, batch_size, prefix="val_"))
@@ -230,10 +231,9 @@ class EpochProgress:
         self.bar = progress_bar(steps, epoch, epochs) if verbose == 1 else None
 
     def step(self, logs: dict) -> None:
-        """After a step, with the running logs of the epoch."""
-        if self.bar is not None:
-            self.bar.update(1)
-            self.bar.set_postfix(logs, refresh=False)
+        """After a step, with the running logs of the epoch (only called when a bar shows)."""
+        self.bar.update(1)
+        self.bar.set_postfix(logs, refresh=False)
 
     def end(self, logs: dict) -> None:
         """After the epoch, with its logs."""
